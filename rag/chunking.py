@@ -1,0 +1,297 @@
+"""Split articles into paragraph chunks, repairing what newspaper layout breaks.
+
+A newspaper dump interleaves an article with photo captions, bylines, continuation markers
+((上接第一版)) and page breaks that cut a paragraph in two; sometimes a paragraph is printed
+twice, once cut short. Each article is read as a list of blocks (one per line), each block is
+classified, fragments are rejoined, duplicates dropped, tiny paragraphs attached to a
+neighbour and over-long ones split at sentence ends. Every chunk keeps the character spans of
+the document text it was made from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from .documents import Document
+from .tokenizing import Tokenizer, default_tokenizer, normalize
+
+MAX_CHARS = 400  # longer paragraphs are split at sentence ends into pieces of about TARGET_CHARS
+TARGET_CHARS = 250
+TINY_CHARS = 16  # shorter paragraphs are lead-ins or tails: attached to a neighbour
+CONTINUATION_WINDOW = 8  # blocks searched for the rest of a paragraph cut by a page break
+SHORT_HEADING = 40
+
+_MARKER = re.compile(r"^[(（]\s*上接\s*第?\s*[0-9０-９一二三四五六七八九十]+\s*版\s*[)）]\s*")
+_CAPTION = re.compile(r"^(▲|■\s*图|图为)|记者\s*\S+\s*摄$|摄$")
+_BYLINE = re.compile(r"^(□|(\S{0,8}日报)?(首席)?记者\s|[(（]记者)")
+_ENDS_SENTENCE = re.compile(r"([。！？!?…；;：:]|——)[”’」』)）\"]*$")
+_OPENS_NEW = re.compile(r"^[“「『\"《【(（]")
+_HEADLINE_SPACE = re.compile(r"^[^，,。]{2,40}[\u4e00-\u9fff”]\s+[\u4e00-\u9fff“][^，,。]{1,40}$")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])[”’」』]*")
+
+
+@dataclass
+class Block:
+    start: int
+    end: int
+    text: str
+    kind: str  # body | heading | caption | byline | marker
+    continued: bool = False  # began with a continuation marker: it continues another page, not a fragment here
+
+
+@dataclass
+class Chunk:
+    doc_id: str
+    paragraph: int
+    text: str
+    spans: list[tuple[int, int]]
+    heading: str = ""
+    kind: str = "body"  # body | caption | byline
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    context: str = field(default="", repr=False)
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}#{self.paragraph}"
+
+    @property
+    def start(self) -> int:
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.spans[-1][1]
+
+    def retrieval_text(self) -> str:
+        """What the retrievers see: the context (title, heading) before the passage."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.retrieval_text().encode("utf-8")).hexdigest()[:32]
+
+    def to_dict(self) -> dict:
+        return {
+            "doc_id": self.doc_id, "paragraph": self.paragraph, "text": self.text,
+            "spans": [list(s) for s in self.spans], "heading": self.heading, "kind": self.kind,
+            "title": self.title, "date": self.date, "source": self.source, "context": self.context,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Chunk":
+        return cls(**{**data, "spans": [tuple(s) for s in data["spans"]]})
+
+
+def _blocks(text: str) -> list[Block]:
+    """One block per non-empty line, classified by how it looks."""
+    blocks, pos = [], 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        start += len(line) - len(line.lstrip())
+        end = start + len(stripped)
+        continued = False
+        marker = _MARKER.match(stripped)
+        if marker:
+            if marker.end() == len(stripped):
+                blocks.append(Block(start, end, stripped, "marker"))
+                continue
+            start += marker.end()
+            stripped = stripped[marker.end():]
+            continued = True
+        if stripped.startswith("#"):
+            hashes = len(stripped) - len(stripped.lstrip("#"))
+            blocks.append(Block(start + hashes, end, stripped[hashes:].strip(), "heading"))
+        elif stripped.startswith("——") or (stripped.startswith("■") and not _CAPTION.search(stripped)):
+            blocks.append(Block(start, end, stripped.lstrip("■ ").strip(), "heading"))
+        elif _CAPTION.search(stripped) and len(stripped) < 120:
+            blocks.append(Block(start, end, stripped, "caption"))
+        elif _BYLINE.match(stripped) and len(stripped) < 60 and not _ENDS_SENTENCE.search(stripped.rstrip(")）")):
+            blocks.append(Block(start, end, stripped, "byline"))
+        else:
+            blocks.append(Block(start, end, stripped, "body", continued))
+    return blocks
+
+
+class Chunker:
+    """Turn a :class:`Document` into :class:`Chunk` objects (callable, settings in ``__init__``)."""
+
+    def __init__(self, tokenizer: Tokenizer | None = None, max_chars: int = MAX_CHARS) -> None:
+        self.tokenizer = tokenizer or default_tokenizer()
+        self.max_chars = max_chars
+
+    def __call__(self, document: Document) -> list[Chunk]:
+        blocks = _blocks(document.text)
+        self._mark_headings(blocks)
+        paragraphs = self._rejoin(blocks)
+        paragraphs = _drop_duplicates(paragraphs)
+        paragraphs = _attach_tiny(paragraphs)
+        chunks: list[Chunk] = []
+        for para in paragraphs:
+            for spans in self._split_long(document.text, para["spans"]):
+                text = "".join(document.text[s:e] for s, e in spans)
+                heading = para["heading"]
+                context = document.title if not heading or heading in document.title else f"{document.title}\n{heading}"
+                chunks.append(Chunk(
+                    doc_id=document.doc_id, paragraph=len(chunks) + 1, text=text, spans=spans,
+                    heading=heading, kind=para["kind"], title=document.title, date=document.date,
+                    source=document.source, context=context,
+                ))
+        return chunks
+
+    # Step 1: a short body line that ends mid-sentence is a heading unless it reads on into the next line.
+    def _mark_headings(self, blocks: list[Block]) -> None:
+        for i, block in enumerate(blocks):
+            if block.kind != "body" or _ENDS_SENTENCE.search(block.text):
+                continue
+            if i == 0 or _HEADLINE_SPACE.search(block.text):
+                block.kind = "heading"  # the first line, or a headline set in spaced phrases
+                continue
+            if len(block.text) > SHORT_HEADING:
+                continue
+            following = next((b for b in blocks[i + 1:] if b.kind == "body"), None)
+            if following is None or not self._is_fragment(block.text, following.text):
+                block.kind = "heading"
+
+    def _is_fragment(self, text: str, following: str) -> bool:
+        if len(text) > SHORT_HEADING:
+            return True
+        clauses = re.split(r"[，,、]", text)
+        if len(clauses) > 1 and len(clauses[-1]) <= 4:
+            return True
+        return self._word_crosses(text, following)
+
+    def _word_crosses(self, head: str, tail: str) -> bool:
+        """Does jieba read a word across the seam of ``head`` + ``tail`` (科创资|源 → 资源)?"""
+        left, right = normalize(head[-4:]), normalize(tail[:4])
+        pos = 0
+        for word in self.tokenizer.words(left + right) if left and right else []:
+            start = (left + right).find(word, pos)
+            if start < len(left) < start + len(word):
+                return True
+            pos = max(pos, start + len(word)) if start >= 0 else pos
+        return False
+
+    # Step 2: rejoin paragraphs cut by page or column breaks; keep captions and bylines as their own chunks.
+    def _rejoin(self, blocks: list[Block]) -> list[dict]:
+        consumed: set[int] = set()
+        paragraphs: list[dict] = []
+        heading, parent = "", ""
+        for i, block in enumerate(blocks):
+            if block.kind == "heading":
+                if block.text.startswith("——"):
+                    heading = f"{parent} {block.text}".strip()
+                else:
+                    heading = parent = block.text
+                continue
+            if block.kind == "marker" or i in consumed:
+                continue
+            spans = [(block.start, block.end)]
+            text = block.text
+            if block.kind == "body":
+                j = i
+                while not _ENDS_SENTENCE.search(text) and (j := self._continuation(blocks, j, text, consumed)) is not None:
+                    consumed.add(j)
+                    spans.append((blocks[j].start, blocks[j].end))
+                    text += blocks[j].text
+            paragraphs.append({"spans": spans, "text": text, "kind": block.kind, "heading": heading})
+        return paragraphs
+
+    def _continuation(self, blocks: list[Block], i: int, text: str, consumed: set[int]) -> int | None:
+        """Index of the block that carries on the fragment ``text`` ending at block ``i``, if any."""
+        skipped_structure = False
+        for j in range(i + 1, min(len(blocks), i + 1 + CONTINUATION_WINDOW)):
+            candidate = blocks[j]
+            if j in consumed:
+                continue
+            if candidate.kind in ("caption", "byline", "marker"):
+                continue
+            if candidate.kind == "heading":
+                skipped_structure = True
+                continue
+            eligible = not candidate.continued and not _OPENS_NEW.match(candidate.text)
+            if eligible and self._word_crosses(text, candidate.text):
+                return j
+            if eligible and not skipped_structure:
+                return j
+            skipped_structure = True
+        return None
+
+    # Step 4: split over-long paragraphs at sentence ends.
+    def _split_long(self, text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+        total = sum(e - s for s, e in spans)
+        if total <= self.max_chars:
+            return [spans]
+        # Positions (in document offsets) right after each sentence end, walking the spans in order.
+        pieces, current, length = [], [], 0
+        for s, e in spans:
+            cut = s
+            for match in _SENTENCE_END.finditer(text, s, e):
+                end = match.end()
+                current.append((cut, end))
+                length += end - cut
+                cut = end
+                if length >= TARGET_CHARS and total - length > TINY_CHARS * 3:
+                    pieces.append(current)
+                    total -= length
+                    current, length = [], 0
+            if cut < e:
+                current.append((cut, e))
+                length += e - cut
+        if current:
+            pieces.append(current)
+        return [[(s, e) for s, e in piece if e > s] for piece in pieces if any(e > s for s, e in piece)]
+
+
+def _drop_duplicates(paragraphs: list[dict]) -> list[dict]:
+    """A paragraph printed twice, once cut short, is kept once: the complete version."""
+    norms = [normalize(p["text"]) for p in paragraphs]
+    keep = []
+    for i, para in enumerate(paragraphs):
+        shorter_copy = any(
+            j != i and len(norms[i]) >= 12 and norms[i] in norms[j] and (len(norms[j]) > len(norms[i]) or j < i)
+            for j in range(len(paragraphs))
+        )
+        if not shorter_copy:
+            keep.append(para)
+    return keep
+
+
+def _attach_tiny(paragraphs: list[dict]) -> list[dict]:
+    """Tiny body paragraphs (lead-ins such as 这支撑来自贴心服务。) join the next paragraph of their section."""
+    result: list[dict] = []
+    pending: dict | None = None
+    for para in paragraphs:
+        if para["kind"] != "body":
+            result.append(para)
+            continue
+        if pending is not None and pending["heading"] == para["heading"]:
+            para = {**para, "spans": pending["spans"] + para["spans"], "text": pending["text"] + para["text"]}
+            pending = None
+        elif pending is not None:
+            result.append(pending)
+            pending = None
+        if len(para["text"]) < TINY_CHARS:
+            pending = para
+        else:
+            result.append(para)
+    if pending is not None:
+        previous = next((p for p in reversed(result) if p["kind"] == "body" and p["heading"] == pending["heading"]), None)
+        if previous is not None:
+            previous["spans"] = previous["spans"] + pending["spans"]
+            previous["text"] += pending["text"]
+        else:
+            result.append(pending)
+    return result
+
+
+def chunk_documents(documents: list[Document], chunker: Chunker | None = None) -> list[Chunk]:
+    chunker = chunker or Chunker()
+    return [chunk for document in documents for chunk in chunker(document)]

@@ -1,0 +1,40 @@
+"""One settings object, read from the environment (prefix ``RAG_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "rag-zh"
+
+
+def _default_threads() -> int:
+    # Torch with every core busy collapses on a 2-core machine when anything else runs.
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="cache folder for the built model")
+    model: str | None = Field(default=None, description="a sentence-transformers model path instead of the bundled one")
+    threads: int = Field(default_factory=_default_threads, ge=1, le=64)
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    ann_threshold: int = Field(default=200_000, ge=1, description="chunk count above which FAISS search is approximate (HNSW)")
+    api_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = 2000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

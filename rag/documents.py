@@ -1,0 +1,153 @@
+"""Load articles from a folder: Markdown/text with optional front matter, and HTML (main text only)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+SUFFIXES = (".md", ".txt", ".html", ".htm")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+class CorpusError(Exception):
+    """The corpus folder is missing or holds nothing that can be indexed."""
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    title: str
+    text: str
+    date: str = ""
+    source: str = ""
+    path: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date[:4].isdigit() else None
+
+    @property
+    def fingerprint(self) -> str:
+        head = f"{self.title}\n{self.date}\n{self.source}\n"
+        return hashlib.sha256((head + self.text).encode("utf-8")).hexdigest()
+
+
+def split_front_matter(raw: str) -> tuple[dict, str]:
+    """Return (front matter, body). Text without a front matter block is all body."""
+    match = _FRONT_MATTER.match(raw)
+    if not match:
+        return {}, raw
+    meta = yaml.safe_load(match.group(1)) or {}
+    if not isinstance(meta, dict):
+        raise ValueError("front matter is not a key: value mapping")
+    return {str(k): v for k, v in meta.items()}, raw[match.end():]
+
+
+class _MainText(HTMLParser):
+    """Collect paragraph text, preferring <article>/<main>, skipping scripts, navigation and chrome."""
+
+    SKIP = {"script", "style", "nav", "header", "footer", "aside", "noscript", "template", "form"}
+    BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "section", "article", "main", "tr", "blockquote"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self._stack: list[str] = []
+        self._skip = 0
+        self._in_title = False
+        self.parts: dict[str, list[str]] = {"main": [], "body": []}
+        self._main_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in ("article", "main"):
+            self._main_depth += 1
+        if tag in self.BLOCKS:
+            self._emit("\n\n")
+        if tag in ("h1", "h2", "h3") and not self._skip:
+            self._emit("#" * int(tag[1]) + " ")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+        elif tag == "title":
+            self._in_title = False
+        elif tag in ("article", "main") and self._main_depth:
+            self._main_depth -= 1
+        if tag in self.BLOCKS:
+            self._emit("\n\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data.strip()
+        elif not self._skip:
+            self._emit(re.sub(r"\s+", " ", data))
+
+    def _emit(self, text: str) -> None:
+        self.parts["body"].append(text)
+        if self._main_depth:
+            self.parts["main"].append(text)
+
+    def text(self) -> str:
+        chosen = "".join(self.parts["main"]) if "".join(self.parts["main"]).strip() else "".join(self.parts["body"])
+        lines = [line.strip() for line in chosen.split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _date_from_name(stem: str) -> str:
+    match = _DATE_IN_NAME.search(stem)
+    if not match:
+        return ""
+    return "-".join(part for part in match.groups() if part)
+
+
+def load_document(path: Path, root: Path | None = None) -> Document:
+    """Read one article. Raises ValueError (or UnicodeDecodeError) when it cannot be read."""
+    raw = path.read_bytes().decode("utf-8-sig")
+    doc_id = path.relative_to(root).with_suffix("").as_posix() if root else path.stem
+    if path.suffix.lower() in (".html", ".htm"):
+        parser = _MainText()
+        parser.feed(raw)
+        parser.close()
+        meta, body = {"title": parser.title}, parser.text()
+    else:
+        meta, body = split_front_matter(raw)
+    if not body.strip():
+        raise ValueError("no text")
+    date = meta.get("date") or _date_from_name(path.stem)
+    return Document(
+        doc_id=doc_id,
+        title=str(meta.get("title") or path.stem),
+        text=body,
+        date=str(date),
+        source=str(meta.get("source") or ""),
+        path=str(path),
+        meta={k: v for k, v in meta.items() if k not in ("title", "date", "source")},
+    )
+
+
+def load_corpus(folder: Path) -> tuple[list[Document], list[str]]:
+    """Load every article under ``folder``; return (documents, one message per file that was skipped)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder not found: {folder}")
+    documents, skipped = [], []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
+        try:
+            documents.append(load_document(path, folder))
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).splitlines()[0]
+            skipped.append(f"{path}: skipped ({reason})")
+    if not documents:
+        raise CorpusError(f"no readable articles (.md, .txt, .html) in {folder}")
+    return documents, skipped

