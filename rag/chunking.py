@@ -39,6 +39,7 @@ class Block:
     text: str
     kind: str  # body | heading | caption | byline | marker
     continued: bool = False  # began with a continuation marker: it continues another page, not a fragment here
+    level: int = 1  # heading depth (# = 1, ## = 2 …); unmarked headings count as top level
 
 
 @dataclass
@@ -108,7 +109,7 @@ def _blocks(text: str) -> list[Block]:
             continued = True
         if stripped.startswith("#"):
             hashes = len(stripped) - len(stripped.lstrip("#"))
-            blocks.append(Block(start + hashes, end, stripped[hashes:].strip(), "heading"))
+            blocks.append(Block(start + hashes, end, stripped[hashes:].strip(), "heading", level=hashes))
         elif stripped.startswith("——") or (stripped.startswith("■") and not _CAPTION.search(stripped)):
             blocks.append(Block(start, end, stripped.lstrip("■ ").strip(), "heading"))
         elif _CAPTION.search(stripped) and len(stripped) < 120:
@@ -183,14 +184,15 @@ class Chunker:
     def _rejoin(self, blocks: list[Block]) -> list[dict]:
         consumed: set[int] = set()
         paragraphs: list[dict] = []
-        heading, parent = "", ""
+        trail: list[tuple[int, str]] = []  # the headings above this point, outermost first
         for i, block in enumerate(blocks):
             if block.kind == "heading":
-                if block.text.startswith("——"):
-                    heading = f"{parent} {block.text}".strip()
+                if block.text.startswith("——") and trail:  # a subtitle belongs to the heading above it
+                    trail[-1] = (trail[-1][0], f"{trail[-1][1]} {block.text}")
                 else:
-                    heading = parent = block.text
+                    trail = [h for h in trail if h[0] < block.level] + [(block.level, block.text)]
                 continue
+            heading = " ".join(text for _, text in trail[-2:])  # the article title is context already
             if block.kind == "marker" or i in consumed:
                 continue
             spans = [(block.start, block.end)]

@@ -32,7 +32,8 @@ class Embedder:
 
             path, self.name = ensure_model(settings.home, progress=progress), DEFAULT_MODEL_NAME
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
 
     def _encode(self, texts: list[str], prompt_name: str, progress: bool, batch_size: int = 32) -> np.ndarray:

