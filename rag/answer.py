@@ -3,58 +3,68 @@
 Libraries stop at retrieval; this step is what users judge. For each top passage it finds the
 sentence that covers the question's keywords best (relative dates resolved against the article
 date, so 今年 in a 2024 article matches 2024年), extracts the span the question asks for
-(number with unit, date, name, list, place), re-ranks passages by how well they answer, and
-compares the values that different articles give for the same question.
+(number with unit, date, name, list, contact, or the answering clause), re-ranks passages by how
+well they answer, compares the values different articles give, and declines to answer when
+the question names something (a place, a year, a company) that no good passage mentions.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 from jieba import posseg
 
-from .question import Question
+from .question import Keyword, Question
 from .search import Hit
 from .tokenizing import Tokenizer, normalize, normalize_with_map
 
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;…]*[”’」』)）]*")
+_CLAUSE = re.compile(r"[^，,。；;！？!?：:]+")
 _CLAUSE_BREAK = re.compile(r"[，,。；;！？!?：:]")
-_UNIT = r"(?:万亿|亿|万|千|百)?(?:余|多)?(?:亿元|万元|元|家|个百分点|个|项|万亩|亩|平方米|平方公里|吨|台|人次|人|名|所|条|座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|分钟|年|岁|级)?"
-_NUMBER = re.compile(r"(?:近|约|超过|超|逾|达到|达|突破|共|累计|最高)?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|月|日|号)" + _UNIT + r"(?:以上|左右)?")
+_PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
+_UNIT = r"(?:万亿|亿|万|千|百)?(?:余|多)?(?:亿元|万元|亿美元|万美元|美元|元|家|个百分点|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|年|岁|级|英寸)?"
+_NUMBER = re.compile(rf"(?:{_PREFIX})?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|月|日|号|届)" + _UNIT + r"(?:以上|左右)?")
+_CN_COUNT = re.compile(r"(?:近|约)?[一二三四五六七八九十两百千]+(?:大|个|项|家|条|批|次|类)|\d+大")
 _ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+")
 _DATE = re.compile(
-    r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?|今年|去年|明年|前年|年底|年内"
+    r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
 )
-_LIST = re.compile(r"[^，,。；;：:、“”]{1,16}(?:、[^，,。；;：:、“”]{1,16}){2,}(?:等[^，,。；;]{0,10})?")
-_QUOTED = re.compile(r"[“《「]([^”》」]{2,30})[”》」]")
+_LIST = re.compile(r"[^，,。；;：:、“”（）()]{1,18}(?:、[^，,。；;：:、“”（）()]{1,18})+(?:(?:和|及|以及)[^，,。；;：:、“”]{1,18})?|[^，,。；;：:、“”（）()的]{2,12}(?:和|与|及)[^，,。；;：:、“”（）()]{2,12}")
+_QUOTED = re.compile(r"[“《「‘]([^”》」’]{1,30})[”》」’]")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,6}省?[\u4e00-\u9fff]{2,6}市[\u4e00-\u9fff]{1,8}[路街道]\d+号")
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<!\d)\d{7,12}(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(?<!\d)\d{7,12}(?!\d)")
+_SPEAKER = re.compile(
+    r"(?:书记|主任|局长|总经理|董事长|负责人|区长|县长|市长|厅长|院长|专家|总裁|经理|委员|记者|主席|部长|处长|总监)\s*"
+    r"([\u4e00-\u9fff]{2,3}?)(?=表示|说|介绍|指出|告诉|认为|强调|在|坦言|$|[，,。：:（(、])"
+)
+_CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话",), "phone": ("电话",), "telephone": ("电话",),
+                  "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
-# Units a question's words point at (鹿泉区…收入目标 → 亿元, 占地 → 亩, 企业 → 家).
+# Units a question's words point at (…收入目标 → 亿元, 占地 → 亩, 企业 → 家).
 _UNIT_HINTS = [
-    (r"收入|产值|投资|资金|金额|营收|目标|规模|多少钱|亿元|奖励", ("亿元", "万元", "元")),
-    (r"面积|占地|亩|多大", ("亩", "平方米", "平方公里")),
+    (r"收入|产值|投资|资金|金额|营收|多少钱|亿元|万元|奖励|资助|贷款|经费|外资|资金|花了|钱", ("亿元", "万元", "元", "美元")),
+    (r"面积|占地|亩|多大|占了多少地", ("亩", "平方米", "平方公里")),
+    (r"比例|增长|增速|百分|%|占比|覆盖率|完成率|降低", ("%", "个百分点")),
     (r"企业|公司|家|药企", ("家",)),
-    (r"比例|增长|增速|百分|%|占比", ("%", "个百分点")),
-    (r"项目|平台|个", ("个", "项")),
+    (r"全长|长度|多长|多远|公里|里程", ("公里", "米")),
     (r"专利", ("项",)),
-    (r"人才|员工|人员|人数|代表", ("人", "名")),
+    (r"人才|员工|人员|人数|工人|代表", ("人", "名")),
     (r"设备", ("台",)),
+    (r"项目|平台|个", ("个", "项")),
     (r"线|条", ("条",)),
 ]
-# The same idea for English questions, read from the raw question.
 _UNIT_HINTS_EN = [
-    (r"revenue|output|investment|fund|target|value|yuan|money", ("亿元", "万元", "元")),
-    (r"area|acre|\bmu\b|size", ("亩",)),
+    (r"revenue|output|investment|fund|value|yuan|money|loan|subsid|reward|spend", ("亿元", "万元", "元", "美元")),
+    (r"\barea\b|acre|\bmu\b|how large|how big|\bsize\b", ("亩",)),
+    (r"percent|share|growth|rate|ratio|coverage", ("%",)),
     (r"compan|firm|enterprise|business", ("家",)),
-    (r"percent|share|growth|rate|ratio", ("%",)),
-    (r"project|platform", ("个", "项")),
     (r"patent", ("项",)),
     (r"employee|worker|people|talent", ("人", "名")),
+    (r"project|platform", ("个", "项")),
     (r"line|route", ("条",)),
 ]
 
@@ -76,6 +86,8 @@ class Reading:
     sentence: tuple[int, int] = (0, 0)
     span: Span | None = None
     score: float = 0.0
+    anchored: bool = True  # every anchor word of the question is in this passage or its context
+    clause_coverage: float = 0.0
 
     @property
     def value(self) -> str | None:
@@ -100,139 +112,189 @@ def resolve_relative(text: str, year: int | None) -> str:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.end() > m.start() and text[m.start():m.end()].strip()]
+    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if text[m.start():m.end()].strip()]
     return spans or [(0, len(text))]
 
 
-def _value_key(value: str) -> str:
-    """Compare values as numbers with units, ignoring 近/约/突破 and width."""
-    norm = normalize(value)
-    norm = re.sub(r"^(近|约|超过|超|逾|达到|达|突破|共|累计|最高)", "", norm)
-    return re.sub(r"(以上|左右|余|多)", "", norm)
+def value_key(value: str) -> str:
+    """Compare values as numbers with units, ignoring 近/约/突破, width and digit grouping."""
+    return re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", normalize(value)))
+
+
+def _unit_of(value: str) -> str:
+    return re.sub(r"[\d.]", "", value_key(value))
 
 
 class Answerer:
     """Callable: (question, hits) → :class:`Answer`. ``min_confidence`` is calibrated on the gold set."""
 
     def __init__(self, tokenizer: Tokenizer, idf: dict[str, float], min_confidence: float = 0.45, depth: int = 10) -> None:
-        self.tokenizer = tokenizer
         self.idf = idf
         self.default_idf = max(idf.values(), default=5.0)
         self.min_confidence = min_confidence
         self.depth = depth
         self._pos = posseg.POSTokenizer(tokenizer._jieba)
 
-    # Step 1: keyword coverage of a sentence (IDF-weighted; sub-words earn partial credit).
+    # Step 1: keyword coverage (IDF-weighted; synonyms and sub-words earn partial credit).
+    def _weight(self, keyword: Keyword) -> float:
+        weight = max(self.idf.get(w, self.default_idf if w == keyword.word else 0.0) for w in keyword.words)
+        return weight * keyword.weight * (2 if re.fullmatch(r"(19|20)\d{2}", keyword.word) else 1)
+
+    @staticmethod
+    def _credit(keyword: Keyword, text: str, context: str = "") -> float:
+        credit = 1.0 if keyword.word in text else 0.7 if keyword.word in context else 0.0
+        for word, alternative in keyword.alternatives:
+            if credit >= alternative:
+                break
+            if word in text:
+                credit = alternative
+            elif word in context:
+                credit = max(credit, 0.7 * alternative)
+        return credit
+
     def _coverage(self, question: Question, text: str, context: str = "") -> float:
         total = found = 0.0
         for keyword in question.groups:
-            weight = max(self.idf.get(w, self.default_idf if w == keyword.word else 0.0) for w in keyword.words)
-            if re.fullmatch(r"(19|20)\d{2}", keyword.word):
-                weight *= 2  # a year named in the question must match
+            weight = self._weight(keyword)
             total += weight
-            credit = 1.0 if keyword.word in text else 0.7 if keyword.word in context else 0.0
-            for word, alternative in keyword.alternatives:
-                if credit >= alternative:
-                    break
-                if word in text:
-                    credit = alternative
-                elif word in context:
-                    credit = max(credit, 0.7 * alternative)
-            found += credit * weight
+            found += weight * self._credit(keyword, text, context)
         return found / total if total else 0.0
 
-    # Step 2: the span the question asks for, inside one sentence.
-    def _span(self, question: Question, text: str, start: int, end: int, matched_at: list[int]) -> Span | None:
-        sentence = text[start:end]
-        norm, origin = normalize_with_map(sentence)
-        candidates: list[tuple[int, int, str]] = []  # (start, end) in norm, kind
-        kind = question.kind
+    # Step 2: candidate spans of the kind asked for, inside one sentence (offsets in its normalised form).
+    def _candidates(self, question: Question, norm: str) -> list[tuple[int, int, str]]:
+        kind, raw = question.kind, question.raw.lower()
+        contact = next((words for key, words in _CONTACT_WORDS.items() if key in raw), None)
+        if contact:
+            if not any(word in norm for word in contact):
+                return []  # a fax number does not answer a question about a telephone number
+            pattern = _EMAIL if "@" in contact else _PHONE
+            return [(m.start(), m.end(), "contact") for m in pattern.finditer(norm)]
         if kind == "number":
-            ordinal = re.search("第几|排名|排第", question.text)
-            pattern = _ORDINAL if ordinal else _NUMBER
-            for m in pattern.finditer(norm):
-                if not ordinal and _YEAR_ONLY.match(m.group(0).lstrip("近约超过逾达到突破共累计最高")):
-                    continue
-                candidates.append((m.start(), m.end(), "number"))
-            if not candidates and re.search("传真|电话|号码|邮箱|邮件|email|fax|phone", question.raw, re.I):
-                candidates = [(m.start(), m.end(), "contact") for m in _CONTACT.finditer(norm)]
-        elif kind == "date":
-            candidates = [(m.start(), m.end(), "date") for m in _DATE.finditer(norm)]
-        elif kind == "list":
-            candidates = [(m.start(), m.end(), "list") for m in _LIST.finditer(norm)]
-        elif kind in ("who", "what", "where"):
-            if re.search("传真|电话|号码|邮箱|邮件|email|fax|phone|mail", question.raw, re.I):
-                candidates = [(m.start(), m.end(), "contact") for m in _CONTACT.finditer(norm)]
-            elif kind == "where" and (m := _ADDRESS.search(norm)):
-                candidates = [(m.start(), m.end(), "place")]
-            else:
-                wanted = {"who": ("nr", "nrt"), "where": ("ns",), "what": ("nt", "nz", "nr")}[kind]
+            if re.search("第几|排名|排第|rank", raw):
+                return [(m.start(), m.end(), "number") for m in _ORDINAL.finditer(norm)]
+            found = [(m.start(), m.end(), "number") for m in _NUMBER.finditer(norm)
+                     if not _YEAR_ONLY.match(re.sub(rf"^({_PREFIX})", "", m.group(0)))]
+            return found + [(m.start(), m.end(), "number") for m in _CN_COUNT.finditer(norm)]
+        if kind == "date":
+            return [(m.start(), m.end(), "date") for m in _DATE.finditer(norm)]
+        if kind == "list":
+            return [(m.start(), m.end(), "list") for m in _LIST.finditer(norm)]
+        if kind == "where" and (m := _ADDRESS.search(norm)):
+            return [(m.start(), m.end(), "place")]
+        if kind == "who":
+            found = [(m.start(1), m.end(1), "who") for m in _SPEAKER.finditer(norm)]
+            if not found:
                 pos = 0
                 for pair in self._pos.lcut(norm):
                     at = norm.find(pair.word, pos)
                     pos = at + len(pair.word)
-                    if pair.flag in wanted and pair.word not in question.text and len(pair.word) > 1:
-                        candidates.append((at, at + len(pair.word), kind))
-                if kind == "what" and not candidates:
-                    candidates = [(m.start(1), m.end(1), "what") for m in _QUOTED.finditer(norm) if m.group(1) not in question.text]
+                    if pair.flag in ("nr", "nrt") and len(pair.word) > 1:
+                        found.append((at, at + len(pair.word), "who"))
+            return [c for c in found if norm[c[0]:c[1]] not in question.text]
+        if kind == "what" and re.search("叫什么|名称|称为|什么机制|什么名字|什么称号|被称为|what is .* called|name", raw):
+            return [(m.start(1), m.end(1), "what") for m in _QUOTED.finditer(norm) if m.group(1) not in question.text]
+        return []
+
+    @staticmethod
+    def _unit_hints(question: Question) -> tuple[str, ...]:
+        """Units the question asks for, read near its question word (…项目多少个 → 个, 增长多少 → %)."""
+        if question.english:
+            table, text = _UNIT_HINTS_EN, question.raw.lower()
+        else:
+            table, raw = _UNIT_HINTS, normalize(question.raw)
+            windows = [raw[max(0, m.start() - 8):m.end() + 6] for m in re.finditer("多少|几|多大|多长|多高|多远", raw)]
+            text = " ".join(windows) if windows else raw
+            text = re.sub("石家庄|国家|专家|大家", "", text)
+        units: list[str] = []
+        for pattern, row in table:
+            if re.search(pattern, text):
+                units += [u for u in row if u not in units]
+        return tuple(units)
+
+    def _best_span(self, question: Question, text: str, start: int, end: int, year: int | None) -> tuple[Span | None, float]:
+        """The candidate whose own clause covers the question best; (span, that clause's coverage)."""
+        sentence = text[start:end]
+        norm, origin = normalize_with_map(sentence)
+        candidates = self._candidates(question, norm)
         if not candidates:
-            return None
-        candidates = [c for c in candidates if normalize(norm[c[0]:c[1]]) not in question.text or c[2] == "list"] or candidates
+            return None, 0.0
         hints = self._unit_hints(question)
+        clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(norm)]
+        respectively = self._respectively(question, norm, candidates)
 
-        def rank(candidate: tuple[int, int, str]) -> tuple[int, float]:
+        def clause_coverage(candidate) -> float:
+            c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
+            if candidate[2] == "list":  # a list clause names the items, the clause before names what they are
+                c_start = max((s for s, e in clauses if e <= c_start), default=c_start)
+            return self._coverage(question, resolve_relative(norm[c_start:c_end], year))
+
+        def rank(candidate) -> tuple:
             value = norm[candidate[0]:candidate[1]]
-            unit_ok = 0 if not hints or any(value.endswith(u) or (u in value) for u in hints) else 1
-            # Closest to where the question's keywords sit, preferring spans after them.
-            distance = min((abs(candidate[0] - a) + (0 if candidate[0] >= a else 5) for a in matched_at), default=0)
-            return unit_ok, distance
+            unit_ok = not hints or candidate[2] != "number" or any(u in value for u in hints)
+            return (candidate is respectively, unit_ok, round(clause_coverage(candidate), 3), -candidate[0] / 1000)
 
-        best = min(candidates, key=rank)
-        best = self._respectively(question, norm, candidates, best)
+        best = max(candidates, key=rank)
+        if hints and best[2] == "number" and not any(u in norm[best[0]:best[1]] for u in hints):
+            return None, 0.0  # the question wants 亩 or 亿元, and this sentence has no such number
         s, e = origin[best[0]] + start, origin[best[1] - 1] + 1 + start
-        return Span(s, e, text[s:e], best[2])
+        return Span(s, e, text[s:e], best[2]), clause_coverage(best)
 
-    def _respectively(self, question: Question, norm: str, candidates: list, best: tuple) -> tuple:
+    def _respectively(self, question: Question, norm: str, candidates: list) -> tuple | None:
         """"A和B分别实现X、Y": the value in the position of the subject the question names."""
         at = norm.find("分别")
         after = [c for c in candidates if c[0] > at]
-        if at < 0 or len(after) < 2 or best not in after:
-            return best
+        if at < 0 or len(after) < 2:
+            return None
         clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, at)), default=0)
         subjects = [s for s in re.split(r"和|与|及|、", norm[clause_start:at]) if s]
-        for keyword in question.groups:
+        for keyword in sorted(question.groups, key=lambda k: -k.weight):
             for i, subject in enumerate(subjects):
-                if any(word in subject for word in keyword.words[:1]) and i < len(after):
+                if any(word in subject for word in keyword.words[:2]) and i < len(after):
                     return after[i]
-        return best
+        return None
 
-    def _unit_hints(self, question: Question) -> tuple[str, ...]:
-        table, text = (_UNIT_HINTS_EN, question.raw.lower()) if question.english else (_UNIT_HINTS, question.text)
-        for pattern, units in table:
-            if re.search(pattern, text):
-                return units
-        return ()
+    def _best_clause(self, question: Question, text: str, start: int, end: int, year: int | None) -> tuple[Span | None, float]:
+        """For what/which/where questions without a typed span: the clause that covers the question best."""
+        best, best_cov = None, 0.0
+        clauses = [(m.start() + start, m.end() + start) for m in _CLAUSE.finditer(text[start:end])]
+        for i, (s, e) in enumerate(clauses):
+            window_end = clauses[i + 1][1] if i + 1 < len(clauses) and e - s < 14 else e
+            cov = self._coverage(question, normalize(resolve_relative(text[s:window_end], year)))
+            if cov > best_cov:
+                best, best_cov = Span(s, window_end, text[s:window_end], "clause"), cov
+        return best, best_cov
 
     def read(self, question: Question, hit: Hit) -> Reading:
         chunk = hit.chunk
         year = int(chunk.date[:4]) if chunk.date[:4].isdigit() else None
-        context = normalize(resolve_relative(chunk.context, year))
-        best = Reading(hit)
+        context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
+        whole = normalize(resolve_relative(chunk.text, year))
+        passage_coverage = self._coverage(question, whole, context)
+        anchored = all(any(w in whole or w in context for w in k.words) for k in question.groups if k.anchor)
+        best = Reading(hit, anchored=anchored)
+        spans_by_sentence = []
         for start, end in sentences(chunk.text):
-            resolved = normalize(resolve_relative(chunk.text[start:end], year))
-            coverage = self._coverage(question, resolved, context)
-            if coverage == 0:
-                continue
-            norm = normalize(chunk.text[start:end])
-            matched = [m.start() for k in question.groups for word in k.words[:1] for m in re.finditer(re.escape(word), norm)]
-            span = self._span(question, chunk.text, start, end, matched) if question.kind != "sentence" else None
-            score = coverage + (0.15 if span else 0.0)
+            coverage = self._coverage(question, normalize(resolve_relative(chunk.text[start:end], year)), context)
+            if question.kind in ("number", "date", "who", "list") or question.kind == "what" and "@" not in question.raw:
+                span, clause = self._best_span(question, chunk.text, start, end, year)
+            else:
+                span, clause = self._best_span(question, chunk.text, start, end, year) if question.kind == "where" else (None, 0.0)
+            if span is None and question.kind in ("what", "where", "list", "who", "sentence") and coverage > 0:
+                span, clause = self._best_clause(question, chunk.text, start, end, year)
+            spans_by_sentence.append((start, end, coverage, span, clause))
+            score = 0.5 * coverage + 0.5 * clause + (0.15 if span and span.kind != "clause" else 0.0)
             if score > best.score:
-                best = Reading(hit, coverage, (start, end), span, score)
-        # Keywords spread over neighbouring sentences of the passage count too.
-        whole = self._coverage(question, normalize(resolve_relative(chunk.text, year)), context)
-        best.coverage = 0.5 * best.coverage + 0.5 * whole
-        best.score = best.coverage + (0.15 if best.span else 0.0)
+                best = Reading(hit, coverage, (start, end), span, score, anchored, clause)
+        # A speaker is often named in the sentence after the quote that answers ("…”总经理薛宏伟表示。").
+        if question.kind == "who" and (best.span is None or best.span.kind == "clause"):
+            at = next((i for i, s in enumerate(spans_by_sentence) if s[0] == best.sentence[0]), 0)
+            for start, end, coverage, span, clause in spans_by_sentence[at:at + 2]:
+                if span and span.kind == "who":
+                    best.span, best.clause_coverage = span, max(best.clause_coverage, best.coverage)
+                    break
+        best.coverage = 0.5 * best.coverage + 0.5 * passage_coverage
+        typed = best.span is not None and best.span.kind != "clause"
+        best.score = 0.4 * best.coverage + 0.45 * best.clause_coverage + (0.15 if typed else 0.0)
         return best
 
     # Step 3: re-rank by answer quality, detect conflicting values, decide whether to answer.
@@ -241,18 +303,18 @@ class Answerer:
             return Answer(None, "not_found")
         top_fused = hits[0].score
         readings = [self.read(question, hit) for hit in hits[: max(self.depth, top_k)]]
-        for rank, reading in enumerate(readings):
+        for reading in readings:
             retrieval = reading.hit.score / top_fused if top_fused else 0.0
-            reading.score = 0.65 * reading.score + 0.35 * retrieval
+            reading.score = 0.7 * reading.score + 0.3 * retrieval - (0.3 if not reading.anchored else 0.0)
         readings.sort(key=lambda r: -r.score)
         best = readings[0]
-        confidence = best.coverage
-        if best.hit.dense_score:
-            confidence = 0.75 * best.coverage + 0.25 * max(0.0, (best.hit.dense_score - 0.75) / 0.15)
-        if confidence < self.min_confidence or (question.kind != "sentence" and best.span is None and best.coverage < 0.8):
+        confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
+        typed_required = question.kind in ("number", "date")
+        if (confidence < self.min_confidence or not best.anchored
+                or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
-        conflict = self._conflict(question, readings) if question.kind in ("number", "date") and best.span else []
+        conflict = self._conflict(question, readings) if typed_required else []
         cited = readings[:top_k]
         for reading in readings[top_k:]:
             if any(reading is c["reading"] for c in conflict):
@@ -260,24 +322,27 @@ class Answerer:
         if conflict:
             parts = [f"{c['date'] or '日期不详'}《{c['title']}》：{c['value']}" for c in conflict]
             text = "各文章说法不一（按日期从新到旧）：" + "；".join(parts) + "。"
-            return Answer(text, "conflict", cited, conflict[0]["value"], [{k: v for k, v in c.items() if k != "reading"} for c in conflict], confidence)
+            public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
+            return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)
 
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different values for the same question from different articles, newest first."""
         best = readings[0]
-        units = re.sub(r"[\d.]", "", _value_key(best.value or ""))
+        if not best.span or best.span.kind not in ("number", "date"):
+            return []
         by_doc: dict[str, Reading] = {}
         for reading in readings[:8]:
-            if not reading.span or reading.coverage < max(0.6, best.coverage - 0.12):
+            if not (reading.span and reading.anchored and reading.span.kind == best.span.kind):
                 continue
-            if re.sub(r"[\d.]", "", _value_key(reading.value)) != units:
+            if reading.clause_coverage < 0.85 * best.clause_coverage or reading.coverage < best.coverage - 0.12:
+                continue
+            if _unit_of(reading.value) != _unit_of(best.value):
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
-        values = {_value_key(r.value) for r in by_doc.values()}
-        if len(by_doc) < 2 or len(values) < 2:
+        if len({value_key(r.value) for r in by_doc.values()}) < 2:
             return []
         chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
         return [
@@ -292,6 +357,7 @@ class Answerer:
         text = reading.hit.chunk.text
         start, end = reading.sentence
         if reading.span:
+            start, end = min(start, reading.span.start), max(end, reading.span.end)
             clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(text, start, reading.span.start)), default=start)
             ends = [m.start() for m in _CLAUSE_BREAK.finditer(text, reading.span.end, end)]
             clause_end = ends[0] if ends else end

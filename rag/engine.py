@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import Answer, Answerer
+from .answer import Answer, Answerer, value_key
 from .config import Settings, get_settings
 from .crosslingual import EnglishExpander
 from .index import Index
@@ -127,12 +127,10 @@ def _citations(answer: Answer) -> list[Citation]:
     for rank, reading in enumerate(answer.readings, start=1):
         chunk = reading.hit.chunk
         highlight = None
-        answering = answer.status != "not_found" and (rank == 1 or (chunk.doc_id, chunk.paragraph) in conflict_readings)
-        if answering or (answer.status != "not_found" and reading.span and reading.coverage >= 0.6):
-            if reading.span:
-                highlight = [reading.span.start, reading.span.end]
-            elif rank == 1:
-                highlight = list(reading.sentence)
+        # Highlight the answer, the conflicting values, and passages that state the same value.
+        same_value = answer.value is not None and reading.value is not None and value_key(reading.value) == value_key(answer.value)
+        if answer.status != "not_found" and (rank == 1 or (chunk.doc_id, chunk.paragraph) in conflict_readings or same_value):
+            highlight = [reading.span.start, reading.span.end] if reading.span else list(reading.sentence)
         citations.append(Citation(
             rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
             paragraph=chunk.paragraph, text=chunk.text, score=round(reading.score, 4), highlight=highlight,

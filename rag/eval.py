@@ -80,6 +80,8 @@ class Outcome:
     latency_ms: float
     expected: list[str]
     top: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+    status: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -106,7 +108,7 @@ def judge(item: dict, response: dict, latency_ms: float) -> Outcome:
         covered = None
     top = [f"[{c['rank']}] {c['date']} #{c['paragraph']} {c['text'][:60]}" for c in citations[:3]]
     return Outcome(item["id"], item["kind"], item["question"], rank, answer, answer_ok, abstained, covered,
-                   latency_ms, item["answers"], top)
+                   latency_ms, item["answers"], top, response.get("confidence", 0.0), response.get("status", ""))
 
 
 def _percentile(values: list[float], q: float) -> float:

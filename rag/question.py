@@ -34,6 +34,7 @@ QUESTION_WORDS = set(
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
@@ -60,10 +61,16 @@ SYNONYMS = {
 
 @dataclass(frozen=True)
 class Keyword:
-    """A question word and what else counts as finding it: (word, credit) pairs."""
+    """A question word and what else counts as finding it: (word, credit) pairs.
+
+    ``anchor`` words (places, people, organisations, years, ordinal counts) must appear in the
+    answering passage: a passage about 鹿泉区 does not answer a question about 藁城区.
+    """
 
     word: str
     alternatives: tuple[tuple[str, float], ...] = ()
+    weight: float = 1.0
+    anchor: bool = False
 
     @property
     def words(self) -> list[str]:
@@ -106,46 +113,66 @@ class QuestionReader:
     def _content(self, text: str) -> list[str]:
         return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
 
-    def _group(self, word: str) -> Keyword:
+    def _group(self, word: str, flag: str = "", weight: float = 1.0) -> Keyword:
         """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
         synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
-        return Keyword(word, tuple(synonyms + parts))
+        anchor = flag in _TYPED_FLAGS or bool(_YEAR.fullmatch(word)) or (flag == "m" and bool(_COUNT.fullmatch(word)))
+        return Keyword(word, tuple(synonyms + parts), weight, anchor)
 
-    def rewrite(self, question: str, history: list[str]) -> tuple[str, bool]:
-        """Fold an elliptical follow-up ("那生物医药呢？") into the previous question it refers to."""
+    def _words(self, text: str) -> list[tuple[str, str]]:
+        """Content words of a question with their part-of-speech flags."""
+        return [(w, f) for w, f in self._tagged(text)
+                if w not in QUESTION_WORDS and re.search(r"\w", w) and (len(w) > 1 or f in _TYPED_FLAGS)]
+
+    def is_follow_up(self, text: str) -> bool:
+        """Elliptical: a follow-up marker, or too little of its own to be asked alone."""
+        words = self._words(text)
+        typed = any(f in _TYPED_FLAGS or _YEAR.fullmatch(w) for w, f in words)
+        return bool(_FOLLOW_UP.search(text)) or len(words) < 3 or not typed
+
+    def rewrite(self, question: str, history: list[str]) -> tuple[str, str]:
+        """Fold a follow-up ("那生物医药呢？") into the question it refers to: (rewritten, base question)."""
         text = normalize(question)
-        if not history or is_english(question) or not (_FOLLOW_UP.search(text) or len(self._content(text)) < 2):
-            return text, False
+        if not history or is_english(question) or not self.is_follow_up(text):
+            return text, ""
         base = normalize(history[-1])
         if len(history) > 1:
-            base, _ = self.rewrite(history[-1], history[:-1])
-        new = [(w, f) for w, f in self._tagged(text) if w not in QUESTION_WORDS and re.search(r"\w", w)]
-        new_types = {_TYPED_FLAGS.get(f) for _, f in new} | {"year" for w, _ in new if _YEAR.fullmatch(w)}
+            base = self.rewrite(history[-1], history[:-1])[0]
+        new = self._words(text)
+        kind_of = lambda w, f: "year" if _YEAR.fullmatch(w) else _TYPED_FLAGS.get(f)  # noqa: E731
+        new_kinds = {kind_of(w, f) for w, f in new} - {None}
         replaced, out = False, []
         for word, flag in self._tagged(base):
-            kind = "year" if _YEAR.fullmatch(word) else _TYPED_FLAGS.get(flag)
-            if kind and kind in new_types:
+            kind = kind_of(word, flag)
+            if kind and kind in new_kinds:
                 if not replaced:
-                    out.append("".join(w for w, f in new if (_TYPED_FLAGS.get(f) or ("year" if _YEAR.fullmatch(w) else None)) == kind))
+                    out.append("".join(w for w, f in new if kind_of(w, f) == kind))
                     replaced = True
                 continue
             out.append(word)
         rewritten = "".join(out)
         if not replaced:
-            rewritten = "".join(w for w, _ in new) + rewritten
-        return rewritten, True
+            rewritten = "".join(w for w, _ in new) + "，" + rewritten
+        return rewritten, base
 
     def __call__(self, question: str, history: list[str] | None = None) -> Question:
         english = is_english(question)
-        text, rewritten = self.rewrite(question, history or [])
+        text, base = self.rewrite(question, history or [])
         kind = answer_kind(question if english else normalize(question), english)
-        if kind == "sentence" and rewritten:
+        if kind == "sentence" and base:
             kind = answer_kind(text, False)
         if english and self.expander is not None:
-            groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:])) for words in self.expander(question)]
+            groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:]), anchor=bool(_YEAR.fullmatch(words[0])))
+                      for words in self.expander(question)]
         else:
-            groups = [self._group(word) for word in dict.fromkeys(self._content(text))]
+            # The follow-up's own words lead; what it inherits from the earlier question counts half.
+            own = {w for w, _ in self._words(normalize(question))}
+            groups, seen = [], set()
+            for word, flag in self._words(text):
+                if word not in seen:
+                    seen.add(word)
+                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5))
         years = [int(y) for y in _YEAR.findall(text)]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
-                        years=years, english=english, rewritten=rewritten)
+                        years=years, english=english, rewritten=bool(base))
