@@ -10,11 +10,14 @@ the question names something (a place, a year, a company) that no good passage m
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from jieba import posseg
 
+from .chunking import Chunk
 from .question import Keyword, Question
 from .search import Hit
 from .tokenizing import Tokenizer, normalize, normalize_with_map
@@ -41,6 +44,9 @@ _SPEAKER = re.compile(
 )
 _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话",), "phone": ("电话",), "telephone": ("电话",),
                   "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
+ANCHOR_SHARE = 0.08
+_NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
+_DEMONSTRATIVE = re.compile(r"^[“\"]?(这|该|此|其|他们|他|她|它)")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
@@ -128,11 +134,21 @@ def _unit_of(value: str) -> str:
 class Answerer:
     """Callable: (question, hits) → :class:`Answer`. ``min_confidence`` is calibrated on the gold set."""
 
-    def __init__(self, tokenizer: Tokenizer, idf: dict[str, float], min_confidence: float = 0.45, depth: int = 10) -> None:
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        idf: dict[str, float],
+        min_confidence: float = 0.3,
+        depth: int = 10,
+        previous: Callable[[Chunk], Chunk | None] | None = None,
+    ) -> None:
         self.idf = idf
         self.default_idf = max(idf.values(), default=5.0)
+        # A name found in more than one passage in ANCHOR_SHARE (石家庄 here) tells passages apart too little to insist on.
+        self.anchor_idf = math.log(1 + 1 / ANCHOR_SHARE)
         self.min_confidence = min_confidence
         self.depth = depth
+        self.previous = previous or (lambda chunk: None)
         self._pos = posseg.POSTokenizer(tokenizer._jieba)
 
     # Step 1: keyword coverage (IDF-weighted; synonyms and sub-words earn partial credit).
@@ -191,7 +207,7 @@ class Answerer:
                     if pair.flag in ("nr", "nrt") and len(pair.word) > 1:
                         found.append((at, at + len(pair.word), "who"))
             return [c for c in found if norm[c[0]:c[1]] not in question.text]
-        if kind == "what" and re.search("叫什么|名称|称为|什么机制|什么名字|什么称号|被称为|what is .* called|name", raw):
+        if kind == "what" and re.search(_NAMING, raw):
             return [(m.start(1), m.end(1), "what") for m in _QUOTED.finditer(norm) if m.group(1) not in question.text]
         return []
 
@@ -264,13 +280,34 @@ class Answerer:
                 best, best_cov = Span(s, window_end, text[s:window_end], "clause"), cov
         return best, best_cov
 
+    def _anchored(self, question: Question, chunk: Chunk, whole: str, context: str, year: int | None) -> bool:
+        """Every distinctive name the question gives is in the passage, its headings, or — when the passage
+        opens with 这/该/其 — the paragraph before it (这个总面积达2.6万亩的产业园 → 鹿泉区…产业园)."""
+        anchors = [k for k in question.groups if k.anchor and self.idf.get(k.word, self.default_idf) >= self.anchor_idf]
+        if not anchors:
+            return True
+        text = whole + " " + context
+        previous = self.previous(chunk) if _DEMONSTRATIVE.match(chunk.text) else None
+        if previous is not None:
+            text += " " + normalize(resolve_relative(previous.text, year))
+        return all(any(w in text for w in k.words) for k in anchors)
+
+    def _focus_missing(self, question: Question, reading: Reading) -> bool:
+        """The attribute asked about is a word the corpus never uses, and nothing like it is in the passage."""
+        chunk = reading.hit.chunk
+        text = normalize(chunk.text + " " + chunk.context)
+        return any(
+            k.word not in self.idf and not any(w in text for w, credit in k.alternatives if credit >= 0.8)
+            for k in question.groups if k.focus
+        )
+
     def read(self, question: Question, hit: Hit) -> Reading:
         chunk = hit.chunk
         year = int(chunk.date[:4]) if chunk.date[:4].isdigit() else None
         context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
         whole = normalize(resolve_relative(chunk.text, year))
         passage_coverage = self._coverage(question, whole, context)
-        anchored = all(any(w in whole or w in context for w in k.words) for k in question.groups if k.anchor)
+        anchored = self._anchored(question, chunk, whole, context, year)
         best = Reading(hit, anchored=anchored)
         spans_by_sentence = []
         for start, end in sentences(chunk.text):
@@ -279,7 +316,7 @@ class Answerer:
                 span, clause = self._best_span(question, chunk.text, start, end, year)
             else:
                 span, clause = self._best_span(question, chunk.text, start, end, year) if question.kind == "where" else (None, 0.0)
-            if span is None and question.kind in ("what", "where", "list", "who", "sentence") and coverage > 0:
+            if span is None and question.kind in ("what", "where", "list", "sentence") and coverage > 0:
                 span, clause = self._best_clause(question, chunk.text, start, end, year)
             spans_by_sentence.append((start, end, coverage, span, clause))
             score = 0.5 * coverage + 0.5 * clause + (0.15 if span and span.kind != "clause" else 0.0)
@@ -309,12 +346,13 @@ class Answerer:
         readings.sort(key=lambda r: -r.score)
         best = readings[0]
         confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
-        typed_required = question.kind in ("number", "date")
+        naming = question.kind == "what" and re.search(_NAMING, question.raw.lower())
+        typed_required = question.kind in ("number", "date", "who") or bool(naming)
         if (confidence < self.min_confidence or not best.anchored
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
-        conflict = self._conflict(question, readings) if typed_required else []
+        conflict = self._conflict(question, readings) if question.kind in ("number", "date") else []
         cited = readings[:top_k]
         for reading in readings[top_k:]:
             if any(reading is c["reading"] for c in conflict):

@@ -56,7 +56,19 @@ SYNONYMS = {
     "地址": ("邮寄至",),
     "区长": ("区长",),
     "负责人": ("主任", "书记", "局长", "区长", "县长"),
+    "外国资金": ("外资",),
+    "外资": ("外国资金",),
+    "工人": ("员工", "产业员工"),
+    "员工": ("工人",),
+    "钱": ("亿元", "万元", "资金"),
+    "花": ("完成投资", "投资"),
+    "奖金": ("奖励资金",),
+    "地": ("亩", "面积"),
+    "国外": ("海外", "国际"),
+    "海外": ("国际", "国外"),
+    "仪器": ("设备",),
 }
+_QUESTION_WORD = re.compile(r"多少|几|什么|哪|谁|何时|何地|多大|多长|多高|多远")
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,8 @@ class Keyword:
     alternatives: tuple[tuple[str, float], ...] = ()
     weight: float = 1.0
     anchor: bool = False
+    focus: bool = False  # the attribute asked about: the words right around 多少/什么/谁
+
 
     @property
     def words(self) -> list[str]:
@@ -113,12 +127,24 @@ class QuestionReader:
     def _content(self, text: str) -> list[str]:
         return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
 
-    def _group(self, word: str, flag: str = "", weight: float = 1.0) -> Keyword:
+    def _group(self, word: str, flag: str = "", weight: float = 1.0, focus: bool = False) -> Keyword:
         """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
         synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = flag in _TYPED_FLAGS or bool(_YEAR.fullmatch(word)) or (flag == "m" and bool(_COUNT.fullmatch(word)))
-        return Keyword(word, tuple(synonyms + parts), weight, anchor)
+        return Keyword(word, tuple(synonyms + parts), weight, anchor, focus and not anchor)
+
+    def _focus(self, text: str) -> set[str]:
+        """The content words next to the question word: what is being asked about (…的年产能是多少 → 年产能)."""
+        tagged = self._tagged(text)
+        focus: set[str] = set()
+        for i, (word, _) in enumerate(tagged):
+            if not _QUESTION_WORD.search(word):
+                continue
+            before = [w for w, f in tagged[max(0, i - 3):i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
+            after = [w for w, f in tagged[i + 1:i + 3] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
+            focus.update(before[-1:] or after[:1])
+        return focus
 
     def _words(self, text: str) -> list[tuple[str, str]]:
         """Content words of a question with their part-of-speech flags."""
@@ -168,11 +194,12 @@ class QuestionReader:
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
             own = {w for w, _ in self._words(normalize(question))}
+            focus = self._focus(normalize(question))
             groups, seen = [], set()
             for word, flag in self._words(text):
                 if word not in seen:
                     seen.add(word)
-                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5))
+                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5, word in focus))
         years = [int(y) for y in _YEAR.findall(text)]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
                         years=years, english=english, rewritten=bool(base))
