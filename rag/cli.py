@@ -131,6 +131,62 @@ def serve(
     uvicorn.run(create_app(settings, engine), host=host or settings.host, port=port or settings.port)
 
 
+@app.command("eval")
+def evaluate(
+    question_set: Annotated[Path, typer.Option("--set", help="gold questions (JSONL)")] = Path("eval/questions.jsonl"),
+    url: Annotated[Optional[str], typer.Option(help="evaluate a running server's /ask instead of in-process")] = None,
+    api_key: Annotated[Optional[str], typer.Option(envvar="RAG_API_KEY", help="API key for --url")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
+    mode: Annotated[str, typer.Option(help="retrieval: hybrid, dense or bm25 (in-process only)")] = "hybrid",
+    out: Annotated[Path, typer.Option(help="folder for the reports")] = Path("eval/reports"),
+    min_hit1: Annotated[Optional[float], typer.Option("--min-hit1")] = None,
+    min_hit5: Annotated[Optional[float], typer.Option("--min-hit5")] = None,
+    min_mrr: Annotated[Optional[float], typer.Option("--min-mrr")] = None,
+    min_answer_accuracy: Annotated[Optional[float], typer.Option("--min-answer-accuracy")] = None,
+    min_abstention: Annotated[Optional[float], typer.Option("--min-abstention", help="abstention accuracy on unanswerable")] = None,
+    max_wrongly_abstained: Annotated[Optional[float], typer.Option("--max-wrongly-abstained")] = None,
+    min_conflict_coverage: Annotated[Optional[float], typer.Option("--min-conflict-coverage")] = None,
+) -> None:
+    """Measure answer accuracy on a gold set; exit 1 when a given threshold is missed.
+
+    Example: rag eval --min-hit1 0.85 --min-abstention 0.6
+    """
+    from . import eval as gold
+
+    try:
+        items = gold.load_questions(question_set)
+    except gold.GoldSetError as exc:
+        fail(str(exc), code=2)
+    if url:
+        import httpx
+
+        try:
+            report = gold.run(gold.url_asker(url, api_key), items, top_k, {"url": url}, progress=True)
+        except httpx.HTTPError as exc:
+            fail(f"server at {url} did not answer: {exc}")
+    else:
+        engine = open_engine()
+        if mode not in ("hybrid", "dense", "bm25"):
+            fail(f"unknown mode {mode!r}; choose hybrid, dense or bm25", code=2)
+        report = gold.run(gold.engine_asker(engine, mode), items, top_k, {"mode": mode, "index": engine.index.version}, progress=True)
+    md, _ = report.write(out)
+    s = report.summary
+    typer.echo(report.to_markdown().split("\n## Failures")[0])
+    typer.echo(f"{len(report.failures)} failures listed in {md}")
+    limits = [("hit@1", min_hit1, 1), ("hit@5", min_hit5, 1), ("mrr", min_mrr, 1), ("answer_accuracy", min_answer_accuracy, 1),
+              ("abstention_accuracy", min_abstention, 1), ("wrongly_abstained", max_wrongly_abstained, -1),
+              ("conflict_coverage", min_conflict_coverage, 1)]
+    missed = [f"{key} {s[key]} {'<' if sign > 0 else '>'} {limit}" for key, limit, sign in limits
+              if limit is not None and s[key] is not None and (s[key] - limit) * sign < 0]
+    if missed:
+        fail("thresholds missed: " + "; ".join(missed))
+
+
+from .bench import bench_app  # noqa: E402  (light: heavy imports happen inside the command)
+
+app.add_typer(bench_app, name="bench", help="Benchmarks: query path, indexing, retrieval variants, a peer pipeline, scale.")
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="rag")
 
