@@ -1,0 +1,619 @@
+"""``rag bench``: where the time goes, measured in one run on one machine, written as a report.
+
+Why: speed is claimed in reports with p50/p95 and ratios taken side by side, never in timed
+tests. One run covers the query path (bare embedding vs ``/ask`` over loopback), indexing,
+the retrieval variants, a LangChain pipeline a user might pick instead, synthetic scale and
+concurrent load, and writes ``eval/reports/bench-<time>.md``/``.json`` (+ ``-scale.png``).
+
+Heavy and optional imports live inside the functions, so ``rag --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load")
+SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
+INSTALL_HINT = "pip install -e '.[bench]' (or: make bench)"
+QUERIES = 50  # per timed series, after WARMUP
+WARMUP = 5
+TOP_K = 5
+DIM = 384  # e5-small
+CLUSTER_SIZE = 1000  # synthetic vectors: Gaussian clusters of ~1000 points (topics), noise ~ centre norm
+SCALE_QUERIES = 200
+TOKENS_PER_PARAGRAPH = 60
+LOAD_REQUESTS = 200
+LOAD_TIMEOUT_S = 300
+
+bench_app = typer.Typer(add_completion=False)
+
+
+def _optional(module: str, package: str):
+    """Import an optional bench dependency, or stop with the install hint."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        typer.echo(f"Error: this benchmark needs {package}: {INSTALL_HINT}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _say(message: str) -> None:
+    typer.echo(f"[bench {time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+def _stats(ms: list[float]) -> dict:
+    import numpy as np
+
+    a = np.asarray(ms, dtype=float)
+    return {"n": len(a), "p50": round(float(np.percentile(a, 50)), 2), "p95": round(float(np.percentile(a, 95)), 2),
+            "max": round(float(a.max()), 2), "mean": round(float(a.mean()), 2)}
+
+
+def _timed(fn, args: list) -> list[float]:
+    """Milliseconds of ``fn(arg)`` for each arg."""
+    out = []
+    for arg in args:
+        started = time.perf_counter()
+        fn(arg)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "n/a"
+
+
+def _rss() -> int:
+    return _optional("psutil", "psutil").Process().memory_info().rss
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def hit_rank(texts: list[str], item: dict) -> int | None:
+    """1-based rank of the first text holding an answer together with its evidence, both normalised.
+
+    For conflict items ``evidence`` is a list aligned with ``answers``; each pair counts.
+    """
+    from .tokenizing import normalize
+
+    evidence = item["evidence"] if isinstance(item["evidence"], list) else [item["evidence"]] * len(item["answers"])
+    pairs = [(normalize(a), normalize(e)) for a, e in zip(item["answers"], evidence)]
+    for rank, text in enumerate(texts, start=1):
+        norm = normalize(text)
+        if any(a in norm and e in norm for a, e in pairs):
+            return rank
+    return None
+
+
+class LiveServer:
+    """uvicorn serving an app in a background thread on a free 127.0.0.1 port (loopback only)."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        import httpx
+
+        self.thread.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("bench server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Run:
+    """What the sections share; the model, index and engine are made once, when first needed."""
+
+    def __init__(self, settings, gold: Path, workdir: Path) -> None:
+        self.settings = settings
+        self.gold = gold
+        self.workdir = workdir
+        with gold.open(encoding="utf-8") as handle:
+            self.items = [json.loads(line) for line in handle if line.strip()]
+        self.index_dir: Path | None = None
+
+    @cached_property
+    def embedder(self):
+        from .embedding import Embedder
+
+        return Embedder(self.settings, progress=False)
+
+    def build_fresh(self):
+        """A timed ``build_index`` into an empty folder, so no vector is reused. Returns (folder, seconds, index)."""
+        from .index import build_index
+
+        folder = Path(tempfile.mkdtemp(prefix="index-", dir=self.workdir))
+        started = time.perf_counter()
+        index = build_index(self.settings.corpus_dir, folder, self.embedder,
+                            ann_threshold=self.settings.ann_threshold, progress=False)
+        seconds = time.perf_counter() - started
+        self.index_dir = self.index_dir or folder
+        return folder, seconds, index
+
+    @cached_property
+    def served(self):
+        """Settings pointing at the bench's own index."""
+        if self.index_dir is None:
+            self.build_fresh()
+        return self.settings.model_copy(update={"index_dir": self.index_dir})
+
+    @cached_property
+    def engine(self):
+        from .engine import Engine
+
+        return Engine(self.served, self.embedder)
+
+    def server(self) -> LiveServer:
+        """A fresh server: new event loop, new worker threads (torch fixes a thread's count on its first op)."""
+        from web.app import create_app
+
+        return LiveServer(create_app(self.served, self.engine))
+
+
+def _payload(item: dict) -> dict:
+    return {"question": item["question"], "top_k": TOP_K, "history": item.get("history") or []}
+
+
+def _history(item: dict) -> list[str]:
+    return [turn["question"] for turn in item.get("history") or []]
+
+
+# --- 1. query path -------------------------------------------------------------------------
+
+def bench_query(run: Run) -> tuple[dict, str]:
+    """Bare query embedding vs Engine.ask in-process vs POST /ask over loopback, at torch 1 and 2 threads."""
+    import httpx
+    import numpy as np
+    import torch
+
+    picks = [run.items[i] for i in np.linspace(0, len(run.items) - 1, QUERIES + WARMUP).astype(int)]
+    warm, timed = picks[:WARMUP], picks[WARMUP:]
+    engine, embedder = run.engine, run.embedder
+    data, rows = {}, []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        _timed(lambda it: embedder.queries([it["question"]]), warm)
+        embed = _stats(_timed(lambda it: embedder.queries([it["question"]]), timed))
+        _timed(lambda it: engine.ask(it["question"], TOP_K, _history(it)), warm)
+        ask = _stats(_timed(lambda it: engine.ask(it["question"], TOP_K, _history(it)), timed))
+        with run.server() as live, httpx.Client(base_url=live.url, timeout=60) as http:
+            def post(item: dict) -> None:
+                http.post("/ask", json=_payload(item)).raise_for_status()
+
+            _timed(post, warm)
+            http_ask = _stats(_timed(post, timed))
+        data[threads] = {"embed": embed, "engine": ask, "http": http_ask,
+                         "http_over_embed_p50": round(http_ask["p50"] / embed["p50"], 2),
+                         "http_over_embed_p95": round(http_ask["p95"] / embed["p95"], 2)}
+        for name, s in (("Embedder.queries (1 question)", embed), ("Engine.ask in-process", ask), ("POST /ask via uvicorn", http_ask)):
+            rows.append([threads, name, s["p50"], s["p95"], _ratio(s["p50"], embed["p50"]), _ratio(s["p95"], embed["p95"])])
+    torch.set_num_threads(run.settings.threads)
+    md = (f"{QUERIES} gold questions spread over all kinds (follow-ups with their history), after {WARMUP} warm-up "
+          "queries; one request at a time. Ratios are against the bare embedding at the same thread count.\n\n"
+          + _table(["torch threads", "step", "p50 ms", "p95 ms", "p50 ratio", "p95 ratio"], rows))
+    return data, md
+
+
+# --- 2. indexing ---------------------------------------------------------------------------
+
+def bench_indexing(run: Run) -> tuple[dict, str]:
+    """Paragraphs/s of the whole build_index vs the bare passage encoding of the same texts."""
+    run.embedder.passages(["热身"] * 8)
+    _, build_s, index = run.build_fresh()
+    texts = [chunk.retrieval_text() for chunk in index.chunks]
+    started = time.perf_counter()
+    run.embedder.passages(texts)
+    encode_s = time.perf_counter() - started
+    n = len(texts)
+    data = {"paragraphs": n, "documents": index.manifest["documents"], "torch_threads": run.settings.threads,
+            "build_s": round(build_s, 2), "encode_s": round(encode_s, 2),
+            "build_per_s": round(n / build_s, 1), "encode_per_s": round(n / encode_s, 1),
+            "build_over_encode": round(build_s / encode_s, 2)}
+    md = (f"{n} paragraphs from {data['documents']} articles, fresh index folder (nothing reused), "
+          f"torch {run.settings.threads} thread(s).\n\n"
+          + _table(["step", "seconds", "paragraphs/s"],
+                   [["build_index (load, chunk, embed, BM25, write, fsync)", data["build_s"], data["build_per_s"]],
+                    ["Embedder.passages on the same texts", data["encode_s"], data["encode_per_s"]]])
+          + f"\n\nWhole build takes {data['build_over_encode']}× the bare encoding time.")
+    return data, md
+
+
+# --- 3. retrieval variants -----------------------------------------------------------------
+
+def bench_retrieval(run: Run) -> tuple[dict, str]:
+    """bm25 / dense / hybrid on the gold set through rag.eval, same engine, same run."""
+    try:
+        from .eval import evaluate, load_questions
+    except ImportError as exc:
+        return {"skipped": str(exc)}, f"Skipped: rag.eval is not available ({exc})."
+    items = load_questions(run.gold)
+    data, rows = {}, []
+    for mode in ("bm25", "dense", "hybrid"):
+        summary = dict(evaluate(run.engine, items, top_k=TOP_K, mode=mode).summary)
+        data[mode] = summary
+        rows.append([mode] + [summary.get(key, "") for key in ("hit@1", "hit@3", "hit@5", "mrr", "answer_accuracy", "p50_ms", "p95_ms")])
+    md = (f"All {len(items)} gold items via `rag.eval.evaluate(engine, items, top_k={TOP_K}, mode=...)`.\n\n"
+          + _table(["mode", "hit@1", "hit@3", "hit@5", "MRR", "answer acc.", "p50 ms", "p95 ms"], rows))
+    return data, md
+
+
+# --- 4. a peer: the same model in a LangChain pipeline ---------------------------------------
+
+def _langchain():
+    """The LangChain pieces, or the install hint; EnsembleRetriever moved to langchain_classic in 1.x."""
+    core = _optional("langchain_core.embeddings", "langchain-core")
+    stores = _optional("langchain_community.vectorstores", "langchain-community")
+    retrievers = _optional("langchain_community.retrievers", "langchain-community (with rank-bm25)")
+    _optional("rank_bm25", "rank-bm25")
+    try:
+        from langchain_classic.retrievers import EnsembleRetriever
+    except ImportError:
+        EnsembleRetriever = _optional("langchain.retrievers", "langchain-classic").EnsembleRetriever
+    return core.Embeddings, stores.FAISS, retrievers.BM25Retriever, EnsembleRetriever
+
+
+def bench_peer(run: Run) -> tuple[dict, str]:
+    """Ours vs FAISS + BM25Retriever + EnsembleRetriever (0.5/0.5) over the same chunk texts and model."""
+    import jieba
+    from sentence_transformers import SentenceTransformer
+
+    from .model import ensure_model
+    from .tokenizing import default_tokenizer
+
+    Embeddings, FAISS, BM25Retriever, EnsembleRetriever = _langchain()
+    path = Path(run.settings.model) if run.settings.model else ensure_model(run.settings.home, progress=False)
+    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+    class E5(Embeddings):
+        """sentence-transformers with the e5 prefixes, the way a LangChain user would wire it."""
+
+        def embed_documents(self, texts):
+            return model.encode(texts, prompt="passage: ", normalize_embeddings=True, batch_size=32).tolist()
+
+        def embed_query(self, text):
+            return model.encode([text], prompt="query: ", normalize_embeddings=True)[0].tolist()
+
+    chunks = run.engine.index.chunks
+    texts = [chunk.retrieval_text() for chunk in chunks]
+    metadatas = [{"row": i} for i in range(len(chunks))]
+    started = time.perf_counter()
+    store = FAISS.from_texts(texts, E5(), metadatas=metadatas)
+    peer_build_s = time.perf_counter() - started
+    dense = store.as_retriever(search_kwargs={"k": TOP_K})
+    bm25_plain = BM25Retriever.from_texts(texts, metadatas=metadatas, preprocess_func=jieba.lcut, k=TOP_K)
+    bm25_ours = BM25Retriever.from_texts(texts, metadatas=metadatas, preprocess_func=default_tokenizer(), k=TOP_K)
+
+    def ensemble(bm25):
+        return EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
+
+    def retrieve(retriever):
+        return lambda item: [chunks[d.metadata["row"]].text for d in retriever.invoke(item["question"])[:TOP_K]]
+
+    systems = {
+        "ours: Engine.ask (hybrid)": lambda item: [c.text for c in run.engine.ask(item["question"], TOP_K, _history(item)).citations],
+        "LangChain FAISS": retrieve(dense),
+        "LangChain BM25 (jieba.lcut)": retrieve(bm25_plain),
+        "LangChain Ensemble (jieba.lcut)": retrieve(ensemble(bm25_plain)),
+        "LangChain Ensemble (rag tokenizer)": retrieve(ensemble(bm25_ours)),
+    }
+    items = [item for item in run.items if item["answers"]]
+    data, rows, kinds = {"peer_faiss_build_s": round(peer_build_s, 2), "systems": {}}, [], sorted({i["kind"] for i in items})
+    for name, system in systems.items():
+        for item in items[:WARMUP]:
+            system(item)
+        ranks, ms = [], []
+        for item in items:
+            started = time.perf_counter()
+            texts_out = system(item)
+            ms.append((time.perf_counter() - started) * 1000)
+            ranks.append(hit_rank(texts_out, item))
+        s = _stats(ms)
+        result = {"hit@1": round(sum(r == 1 for r in ranks) / len(items), 3),
+                  "hit@5": round(sum(r is not None for r in ranks) / len(items), 3),
+                  "mrr": round(sum(1 / r for r in ranks if r) / len(items), 3), "p50_ms": s["p50"], "p95_ms": s["p95"],
+                  "hit@1_by_kind": {k: round(sum(r == 1 for r, i in zip(ranks, items) if i["kind"] == k)
+                                             / sum(i["kind"] == k for i in items), 3) for k in kinds}}
+        data["systems"][name] = result
+        rows.append([name, result["hit@1"], result["hit@5"], result["mrr"], s["p50"], s["p95"]])
+    by_kind = [[name] + [r["hit@1_by_kind"][k] for k in kinds] for name, r in data["systems"].items()]
+    md = (f"{len(items)} answerable gold items, top {TOP_K}, same chunk texts (`retrieval_text()`) and the same rebuilt "
+          "e5 model (prefixes `query: `/`passage: `), a hit = citation text holding an answer and its evidence. "
+          "The peer gets the question alone (no history, no traditional→simplified or English handling); ours gets "
+          "the history like `/ask`. In-process latency, one query at a time. LangChain FAISS store built (embedding "
+          f"all paragraphs) in {data['peer_faiss_build_s']} s.\n\n"
+          + _table(["system", "hit@1", "hit@5", "MRR", "p50 ms", "p95 ms"], rows)
+          + "\n\nhit@1 by kind:\n\n" + _table(["system"] + kinds, by_kind))
+    return data, md
+
+
+# --- 5. scale -------------------------------------------------------------------------------
+
+def _mixture(rng, centres, n: int):
+    """``n`` unit vectors around random centres (noise about as long as a centre): clustered, as embeddings are."""
+    import numpy as np
+
+    out = np.empty((n, centres.shape[1]), dtype=np.float32)
+    for start in range(0, n, 50_000):
+        m = min(50_000, n - start)
+        x = centres[rng.integers(len(centres), size=m)]
+        x += rng.standard_normal(x.shape, dtype=np.float32) / np.sqrt(centres.shape[1])
+        out[start:start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def _token_distribution(corpus_dir: Path):
+    """Vocabulary and unigram frequencies of the real corpus, as the index tokenizes it."""
+    from collections import Counter
+
+    import numpy as np
+
+    from .chunking import chunk_documents
+    from .documents import load_corpus
+    from .tokenizing import default_tokenizer
+
+    tokenizer = default_tokenizer()
+    documents, _ = load_corpus(Path(corpus_dir))
+    counts = Counter(token for chunk in chunk_documents(documents) for token in tokenizer(chunk.retrieval_text()))
+    vocab = np.array(list(counts), dtype=object)
+    freq = np.array(list(counts.values()), dtype=float)
+    return vocab, freq / freq.sum()
+
+
+def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
+    """Exact vs HNSW FAISS and bm25s on synthetic corpora: build time, bytes, single-query p50/p95, recall@10."""
+    import bm25s
+    import faiss
+    import numpy as np
+    from types import SimpleNamespace
+
+    from .index import _faiss_index
+    from .search import Searcher
+    from .tokenizing import default_tokenizer
+
+    rng = np.random.default_rng(0)
+    tokenizer = default_tokenizer()
+    vocab, freq = _token_distribution(run.settings.corpus_dir)
+    questions = [tokenizer(item["question"]) for item in run.items]
+    questions = [questions[i % len(questions)] for i in range(SCALE_QUERIES)]
+    cores = os.cpu_count() or 1
+    rows, data = [], {"vocabulary": len(vocab), "sizes": {}}
+    for n in sizes:
+        _say(f"scale: {n:,} vectors")
+        centres = rng.standard_normal((max(1, n // CLUSTER_SIZE), DIM), dtype=np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        vectors, queries = _mixture(rng, centres, n), _mixture(rng, centres, SCALE_QUERIES)
+        result, truth = {}, None
+        for kind in ("flat", "hnsw"):
+            faiss.omp_set_num_threads(cores)
+            started = time.perf_counter()
+            index = _faiss_index(vectors, approximate=kind == "hnsw")
+            build_s = time.perf_counter() - started
+            size = faiss.serialize_index(index).nbytes
+            faiss.omp_set_num_threads(1)
+            ms = _timed(lambda i: index.search(queries[i:i + 1], 10), range(SCALE_QUERIES))
+            _, found = index.search(queries, 10)
+            truth = found if truth is None else truth
+            recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+            result[kind] = {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms), "recall@10": round(recall, 4)}
+            del index
+        del vectors
+        _say(f"scale: {n:,} BM25 paragraphs")
+        ids = rng.choice(len(vocab), size=(n, TOKENS_PER_PARAGRAPH), p=freq).astype(np.int32)
+        tokens = [vocab[row].tolist() for row in ids]
+        del ids
+        rss_before, started = _rss(), time.perf_counter()
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)  # the product's parameters (rag.index.build_index)
+        bm25.index(tokens, show_progress=False)
+        build_s, grown = time.perf_counter() - started, _rss() - rss_before
+        del tokens
+        searcher = Searcher(SimpleNamespace(bm25=bm25), embedder=None, tokenizer=tokenizer)  # the product's keyword path
+        searcher.keyword(questions[0])
+        ms = _timed(searcher.keyword, questions)
+        result["bm25"] = {"build_s": round(build_s, 2), "rss_growth_bytes": int(grown), **_stats(ms)}
+        del bm25, searcher
+        data["sizes"][n] = result
+        f, h, b = result["flat"], result["hnsw"], result["bm25"]
+        rows.append([f"{n:,}", f["build_s"], h["build_s"], b["build_s"], f"{f['bytes'] / 2**20:.0f}", f"{h['bytes'] / 2**20:.0f}",
+                     f"{f['p50']} / {f['p95']}", f"{h['p50']} / {h['p95']}", _ratio(f["p50"], h["p50"]), h["recall@10"],
+                     f"{b['p50']} / {b['p95']}"])
+    md = (f"Synthetic unit vectors (dimension {DIM}, Gaussian clusters of ~{CLUSTER_SIZE}), {SCALE_QUERIES} held-out "
+          "queries from the same clusters. FAISS built as the product builds it (`rag.index._faiss_index`: "
+          f"IndexFlatIP; IndexHNSWFlat M=32, efConstruction 80, efSearch 64, inner product) with {cores} OpenMP "
+          "threads, searched one query at a time with 1 thread; recall@10 against the exact index. BM25: bm25s "
+          f"(k1 1.2, b 0.75) over {TOKENS_PER_PARAGRAPH} tokens per paragraph sampled from the real corpus's "
+          f"token frequencies ({len(vocab):,}-word vocabulary), queried with the gold questions' jieba tokens "
+          "through the product's `Searcher.keyword` (scores + sort, top 50).\n\n"
+          + _table(["paragraphs", "flat build s", "HNSW build s", "BM25 build s", "flat MiB", "HNSW MiB",
+                    "flat p50/p95 ms", "HNSW p50/p95 ms", "flat/HNSW p50", "HNSW recall@10", "BM25 p50/p95 ms"], rows))
+    return data, md
+
+
+def _plot(scale: dict, path: Path, title: str) -> None:
+    """Single-query latency against corpus size, log-log: p50 solid, p95 dotted."""
+    matplotlib = _optional("matplotlib", "matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(int(n) for n in scale["sizes"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kind, label, colour in (("flat", "FAISS flat (exact)", "tab:blue"), ("hnsw", "FAISS HNSW", "tab:orange"),
+                                ("bm25", "BM25 (bm25s)", "tab:green")):
+        series = [scale["sizes"][n][kind] for n in sizes]
+        ax.plot(sizes, [s["p50"] for s in series], "o-", color=colour, label=f"{label} p50")
+        ax.plot(sizes, [s["p95"] for s in series], ":", color=colour, label=f"{label} p95")
+    ax.set(xscale="log", yscale="log", xlabel="paragraphs (synthetic)", ylabel="single-query latency (ms)", title=title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --- 6. load --------------------------------------------------------------------------------
+
+def bench_load(run: Run) -> tuple[dict, str]:
+    """200 concurrent POST /ask on loopback: errors, latency, throughput."""
+    import asyncio
+
+    import httpx
+
+    payloads = [_payload(run.items[i % len(run.items)]) for i in range(LOAD_REQUESTS)]
+
+    async def fire(url: str):
+        limits = httpx.Limits(max_connections=LOAD_REQUESTS, max_keepalive_connections=LOAD_REQUESTS)
+        async with httpx.AsyncClient(base_url=url, timeout=LOAD_TIMEOUT_S, limits=limits) as client:
+            async def one(payload: dict) -> tuple[float, str | None]:
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/ask", json=payload)
+                    error = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    error = type(exc).__name__
+                return (time.perf_counter() - started) * 1000, error
+
+            started = time.perf_counter()
+            results = await asyncio.gather(*(one(p) for p in payloads))
+            return results, time.perf_counter() - started
+
+    with run.server() as live:
+        results, wall_s = asyncio.run(fire(live.url))
+    errors = [e for _, e in results if e]
+    s = _stats([ms for ms, _ in results])
+    data = {"requests": LOAD_REQUESTS, "errors": len(errors), "error_kinds": sorted(set(errors)), **s,
+            "wall_s": round(wall_s, 2), "throughput_rps": round(LOAD_REQUESTS / wall_s, 2), "torch_threads": run.settings.threads}
+    md = (f"{LOAD_REQUESTS} requests sent at once (httpx.AsyncClient, loopback, timeout {LOAD_TIMEOUT_S} s), gold "
+          f"questions, torch {run.settings.threads} thread(s).\n\n"
+          + _table(["requests", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s"],
+                   [[LOAD_REQUESTS, len(errors), s["p50"], s["p95"], s["max"], data["wall_s"], data["throughput_rps"]]]))
+    return data, md
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def _machine(settings) -> dict:
+    import bm25s
+    import faiss
+    import torch
+
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(_optional("psutil", "psutil").virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(), "torch": torch.__version__, "faiss": faiss.__version__,
+        "bm25s": bm25s.__version__, "RAG_THREADS (settings.threads)": settings.threads,
+        "torch threads at start (Embedder sets RAG_THREADS)": torch.get_num_threads(), "faiss OpenMP threads": faiss.omp_get_max_threads(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+    }
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    scale: Annotated[str, typer.Option(help="largest synthetic corpus: 100k, or 1m (slow, ~4 GB)")] = "100k",
+    only: Annotated[str, typer.Option(help=f"comma-separated sections: {','.join(SECTIONS)}")] = ",".join(SECTIONS),
+    out: Annotated[Path, typer.Option(help="folder for the reports")] = Path("eval/reports"),
+    gold: Annotated[Path, typer.Option(help="gold questions (JSON lines)")] = Path("eval/questions.jsonl"),
+) -> None:
+    """Benchmark the query path, indexing, retrieval variants, a LangChain peer, scale and load; write a report.
+
+    Example: rag bench --only query,load
+    """
+    from .config import get_settings
+
+    chosen = [s.strip() for s in only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise typer.BadParameter(f"unknown section {', '.join(unknown) or '(none)'}; choose from {', '.join(SECTIONS)}", param_hint="--only")
+    if scale not in SCALES:
+        raise typer.BadParameter(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}", param_hint="--scale")
+    if not gold.is_file():
+        raise typer.BadParameter(f"gold questions not found: {gold}", param_hint="--gold")
+    _optional("psutil", "psutil")
+    if "scale" in chosen:
+        _optional("matplotlib", "matplotlib")
+    if "peer" in chosen:
+        _langchain()
+
+    settings = get_settings()
+    started = time.perf_counter()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    run = Run(settings, gold, workdir)
+    machine = _machine(settings)
+    sections = {"indexing": bench_indexing, "query": bench_query, "retrieval": bench_retrieval, "peer": bench_peer,
+                "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale])}
+    results, texts = {}, {}
+    try:
+        for name in sections:  # indexing first: its fresh index then serves the other sections
+            if name in chosen:
+                _say(f"{name} …")
+                section_started = time.perf_counter()
+                results[name], texts[name] = sections[name](run)
+                results[name]["section_s"] = round(time.perf_counter() - section_started, 1)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    total_s, peak = round(time.perf_counter() - started, 1), _peak_rss_mb()
+    out.mkdir(parents=True, exist_ok=True)
+    base = out / f"bench-{stamp}"
+    titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
+              "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load"}
+    command = f"rag bench --scale {scale} --only {','.join(chosen)}"
+    parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
+             "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()])]
+    for name in SECTIONS:
+        if name in texts:
+            parts += [f"## {titles[name]}", texts[name] + f"\n\n_Section time: {results[name]['section_s']} s._"]
+    if "scale" in results:
+        png = base.with_name(base.name + "-scale.png")
+        _plot(results["scale"], png, f"single-query latency, {machine['cpu']}, 1 thread")
+        parts.append(f"![latency against corpus size]({png.name})")
+    report = "\n\n".join(parts) + "\n"
+    base.with_suffix(".md").write_text(report, encoding="utf-8")
+    base.with_suffix(".json").write_text(json.dumps(
+        {"stamp": stamp, "command": command, "total_s": total_s, "peak_rss_mib": peak, "machine": machine, "results": results},
+        ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    (out / "bench-latest.md").write_text(report, encoding="utf-8")
+    typer.echo(f"wrote {base}.md and .json ({total_s} s, peak RSS {peak} MiB)")
