@@ -1,0 +1,76 @@
+"""Paragraph chunks: offsets into the document, and the repairs newspaper layout needs."""
+
+import pytest
+
+from rag.chunking import Chunker
+from rag.documents import Document, load_corpus
+
+from .conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def chunks_by_doc():
+    documents, _ = load_corpus(CORPUS)
+    chunker = Chunker()
+    return {d.doc_id: (d, chunker(d)) for d in documents}
+
+
+def find(chunks, needle):
+    found = [c for c in chunks if needle in c.text]
+    assert found, f"no chunk contains {needle!r}"
+    return found
+
+
+def test_spans_point_into_the_document(chunks_by_doc):
+    for doc, chunks in chunks_by_doc.values():
+        for chunk in chunks:
+            assert chunk.text == "".join(doc.text[s:e] for s, e in chunk.spans)
+            assert all(0 <= s < e <= len(doc.text) for s, e in chunk.spans)
+        assert [c.paragraph for c in chunks] == list(range(1, len(chunks) + 1))
+
+
+def test_paragraph_cut_by_a_page_break_is_rejoined(chunks_by_doc):
+    _, chunks = chunks_by_doc["2023-05_hebei-daily_sjz-study-visit-speech"]
+    # "……区长李争" / blank line / "表示，将充分发挥……"
+    assert find(chunks, "区长李争表示,将充分发挥区位优势")
+    # "科创资" … captions and another page's text … "源丰富城市设立“人才飞地”"
+    joined = find(chunks, "科创资源丰富城市设立“人才飞地”")[0]
+    assert "▲" not in joined.text and "摄" not in joined.text
+
+
+def test_captions_and_markers_stay_out_of_passages(chunks_by_doc):
+    for doc, chunks in chunks_by_doc.values():
+        for chunk in chunks:
+            assert "上接" not in chunk.text[:8], chunk.text[:20]
+            if chunk.kind == "body":
+                assert "▲" not in chunk.text and "■图为" not in chunk.text
+    _, chunks = chunks_by_doc["2024-09_sjz-daily_electronics-biomed-breakthrough"]
+    assert find(chunks, "“应急指挥无线通信系统”脱颖而出")[0].kind == "body"
+    assert find(chunks, "图为鹿泉区光谷科技园")[0].kind == "caption"
+
+
+def test_paragraph_printed_twice_is_indexed_once(chunks_by_doc):
+    _, chunks = chunks_by_doc["2023-12_sjz-daily_plenum-11-6-interviews"]
+    assert len(find(chunks, "达到766.02亿元")) == 1
+    complete = find(chunks, "为加快建设现代化、国际化美丽省会城市作出鹿泉贡献")
+    assert len(find(chunks, "保持全区新一代电子信息产业快速增长态势")) == 1 == len(complete)
+
+
+def test_headings_are_context_not_text(chunks_by_doc):
+    _, chunks = chunks_by_doc["2021-12_sjz-daily_economic-work-conference"]
+    fax = find(chunks, "86036652")[0]
+    assert "小学生免费公交专线" in fax.context and "意见建议反馈方式" in fax.heading
+    assert "#" not in fax.text and "公告" not in fax.text
+    assert fax.retrieval_text().startswith(fax.context)
+
+
+def test_long_paragraphs_split_at_sentence_ends_and_tiny_ones_attach():
+    sentence = "鹿泉区加快推进项目建设，持续优化营商环境。"
+    text = "# 标题\n\n" + sentence * 40 + "\n\n好。\n\n" + "第二段的正文内容比较完整，说明了园区的规划。\n"
+    doc = Document(doc_id="t", title="测试", text=text, date="2024-01-01")
+    chunks = Chunker()(doc)
+    long_parts = [c for c in chunks if sentence in c.text]
+    assert len(long_parts) >= 2 and all(len(c.text) <= 400 for c in long_parts)
+    assert all(c.text.endswith("。") for c in long_parts)
+    assert not any(c.text == "好。" for c in chunks)
+    assert any(c.text.startswith("好。第二段") for c in chunks)
