@@ -38,6 +38,7 @@ _QUOTED = re.compile(r"[“《「‘]([^”》」’]{1,30})[”》」’]")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,6}省?[\u4e00-\u9fff]{2,6}市[\u4e00-\u9fff]{1,8}[路街道]\d+号")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?<!\d)\d{7,12}(?!\d)")
+_TITLE = re.compile(r"董事长|总经理|总裁|局长|区长|县长|市长|厅长|院长|部长|处长|主任|书记|专家|记者")
 _SPEAKER = re.compile(
     r"(?:书记|主任|局长|总经理|董事长|负责人|区长|县长|市长|厅长|院长|专家|总裁|经理|委员|记者|主席|部长|处长|总监)\s*"
     r"([\u4e00-\u9fff]{2,3}?)(?=表示|说|介绍|指出|告诉|认为|强调|在|坦言|$|[，,。：:（(、])"
@@ -177,8 +178,13 @@ class Answerer:
         return found / total if total else 0.0
 
     # Step 2: candidate spans of the kind asked for, inside one sentence (offsets in its normalised form).
+    def _is_name(self, word: str) -> bool:
+        """A person's name, not a dictionary word that happens to follow a title (总书记|嘱托)."""
+        flag = self._pos.word_tag_tab.get(word)
+        return 2 <= len(word) <= 4 and (flag is None or flag.startswith("nr"))
+
     def _candidates(self, question: Question, norm: str) -> list[tuple[int, int, str]]:
-        kind, raw = question.kind, question.raw.lower()
+        kind, raw = question.kind, normalize(question.raw)
         contact = next((words for key, words in _CONTACT_WORDS.items() if key in raw), None)
         if contact:
             if not any(word in norm for word in contact):
@@ -198,13 +204,16 @@ class Answerer:
         if kind == "where" and (m := _ADDRESS.search(norm)):
             return [(m.start(), m.end(), "place")]
         if kind == "who":
-            found = [(m.start(1), m.end(1), "who") for m in _SPEAKER.finditer(norm)]
+            titles = _TITLE.findall(raw)
+            if titles and not any(t in norm for t in titles):
+                return []  # asked for the 局长, and this sentence names no 局长
+            found = [(m.start(1), m.end(1), "who") for m in _SPEAKER.finditer(norm) if self._is_name(m.group(1))]
             if not found:
                 pos = 0
                 for pair in self._pos.lcut(norm):
                     at = norm.find(pair.word, pos)
                     pos = at + len(pair.word)
-                    if pair.flag in ("nr", "nrt") and len(pair.word) > 1:
+                    if pair.flag in ("nr", "nrt") and self._is_name(pair.word) and pair.word not in self._pos.tokenizer.FREQ:
                         found.append((at, at + len(pair.word), "who"))
             return [c for c in found if norm[c[0]:c[1]] not in question.text]
         if kind == "what" and re.search(_NAMING, raw):
@@ -312,10 +321,7 @@ class Answerer:
         spans_by_sentence = []
         for start, end in sentences(chunk.text):
             coverage = self._coverage(question, normalize(resolve_relative(chunk.text[start:end], year)), context)
-            if question.kind in ("number", "date", "who", "list") or question.kind == "what" and "@" not in question.raw:
-                span, clause = self._best_span(question, chunk.text, start, end, year)
-            else:
-                span, clause = self._best_span(question, chunk.text, start, end, year) if question.kind == "where" else (None, 0.0)
+            span, clause = self._best_span(question, chunk.text, start, end, year) if question.kind != "sentence" else (None, 0.0)
             if span is None and question.kind in ("what", "where", "list", "sentence") and coverage > 0:
                 span, clause = self._best_clause(question, chunk.text, start, end, year)
             spans_by_sentence.append((start, end, coverage, span, clause))
@@ -323,11 +329,14 @@ class Answerer:
             if score > best.score:
                 best = Reading(hit, coverage, (start, end), span, score, anchored, clause)
         # A speaker is often named in the sentence after the quote that answers ("…”总经理薛宏伟表示。").
-        if question.kind == "who" and (best.span is None or best.span.kind == "clause"):
-            at = next((i for i, s in enumerate(spans_by_sentence) if s[0] == best.sentence[0]), 0)
-            for start, end, coverage, span, clause in spans_by_sentence[at:at + 2]:
+        if question.kind == "who" and best.span is None and spans_by_sentence:
+            at = max(range(len(spans_by_sentence)), key=lambda i: spans_by_sentence[i][2])
+            order = sorted(range(len(spans_by_sentence)), key=lambda i: (i < at, abs(i - at)))  # following sentences first
+            for i in order:
+                start, end, coverage, span, clause = spans_by_sentence[i]
                 if span and span.kind == "who":
-                    best.span, best.clause_coverage = span, max(best.clause_coverage, best.coverage)
+                    best = Reading(hit, spans_by_sentence[at][2], (start, end), span, 0.0, anchored,
+                                   max(clause, spans_by_sentence[at][2]))
                     break
         best.coverage = 0.5 * best.coverage + 0.5 * passage_coverage
         typed = best.span is not None and best.span.kind != "clause"
@@ -346,7 +355,7 @@ class Answerer:
         readings.sort(key=lambda r: -r.score)
         best = readings[0]
         confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
-        naming = question.kind == "what" and re.search(_NAMING, question.raw.lower())
+        naming = question.kind == "what" and re.search(_NAMING, normalize(question.raw))
         typed_required = question.kind in ("number", "date", "who") or bool(naming)
         if (confidence < self.min_confidence or not best.anchored
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
@@ -373,7 +382,7 @@ class Answerer:
         for reading in readings[:8]:
             if not (reading.span and reading.anchored and reading.span.kind == best.span.kind):
                 continue
-            if reading.clause_coverage < 0.85 * best.clause_coverage or reading.coverage < best.coverage - 0.12:
+            if reading.clause_coverage < 0.7 * best.clause_coverage or reading.coverage < best.coverage - 0.12:
                 continue
             if _unit_of(reading.value) != _unit_of(best.value):
                 continue

@@ -1,0 +1,81 @@
+"""The answer step end to end (real model, index and jieba): spans, conflicts, not found, follow-ups, languages."""
+
+import pytest
+
+
+def highlighted(citation):
+    start, end = citation.highlight
+    return citation.text[start:end]
+
+
+def test_seed_question_reports_both_values_newest_first(engine):
+    response = engine.ask("鹿泉区2024年电子信息产业目标是多少")
+    assert response.status == "conflict"
+    values = [(c["value"], c["date"]) for c in response.conflict]
+    assert values[0][1] > values[-1][1]
+    assert any("1100亿元" in v and d.startswith("2024-09") for v, d in values)
+    assert any("1000亿元" in v and d.startswith("2023-12") for v, d in values)
+    assert response.answer.index("1100亿元") < response.answer.index("1000亿元")
+    top5 = response.citations[:5]
+    assert any("1100亿元" in c.text and c.date == "2024-09-02" and c.title for c in top5)
+    assert any("1000亿元" in c.text and c.date == "2023-12-22" and c.title for c in top5)
+    assert "1100亿元" in highlighted(response.citations[0])
+
+
+@pytest.mark.parametrize("question,value", [
+    ("小学生免费公交专线征求意见的传真号码是多少", "86036652"),
+    ("鹿泉区聚集了多少家电子信息企业", "900余家"),
+    ("华普生物拥有多少项国际发明专利", "41项"),
+    ("河北普兴电子科技股份有限公司总经理是谁", "薛宏伟"),
+    ("市委十一届七次全会是哪天召开的", "8月31日"),
+])
+def test_exact_span_is_returned_and_highlighted(engine, question, value):
+    response = engine.ask(question)
+    assert response.status in ("answered", "conflict")
+    assert value in response.value
+    assert value in highlighted(response.citations[0])
+    assert value in response.answer
+
+
+def test_respectively_lists_pick_the_named_subject(engine):
+    response = engine.ask("2023年生物医药产业营业收入是多少")
+    assert response.value == "1078.6亿元"
+
+
+def test_relative_year_is_resolved_against_the_article_date(engine):
+    response = engine.ask("华普生物是什么时候落户石家庄市国际生物医药园的")
+    assert "去年8月" in response.value
+    assert "2023年" in response.answer  # 去年 in a 2024 article
+
+
+@pytest.mark.parametrize("question", [
+    "鹿泉区2025年新一代电子信息产业主营业务收入目标是多少",  # a year no article covers
+    "藁城区新一代电子信息产业2023年营业收入是多少",  # a district no article covers
+    "石家庄2030年GDP目标是多少",
+    "石家庄市教育局局长是谁",  # the office is named, its head is not
+])
+def test_not_found_instead_of_guessing(engine, question):
+    response = engine.ask(question)
+    assert response.status == "not_found" and response.answer is None
+    assert all(c.highlight is None for c in response.citations)
+
+
+def test_follow_up_uses_the_history(engine):
+    first = "2023年新一代电子信息产业营业收入是多少"
+    assert engine.ask(first).value == "1174亿元"
+    response = engine.ask("那生物医药呢？", history=[first])
+    assert response.value == "1078.6亿元"
+    assert "生物医药" in response.rewritten
+
+
+def test_english_and_traditional_questions_find_the_same_passage(engine):
+    simplified = engine.ask("小学生免费公交专线征求意见的传真号码是多少")
+    traditional = engine.ask("小學生免費公交專線徵求意見的傳真號碼是多少")
+    english = engine.ask("What is the fax number for comments on the free school bus lines?")
+    assert simplified.value == traditional.value == "86036652"
+    assert "86036652" in english.citations[0].text
+
+
+def test_numbers_match_across_width_and_grouping(engine):
+    response = engine.ask("鹿泉区２０２４年电子信息产业目标是不是突破１，１００亿元")
+    assert any("1100亿元" in c.text for c in response.citations[:3])
