@@ -22,6 +22,9 @@ class Embedder:
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a bar for loading 197 local tensors is noise
 
         settings = settings or get_settings()
         torch.set_num_threads(settings.threads)

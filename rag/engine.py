@@ -62,6 +62,7 @@ class Engine:
 
     def __init__(self, settings: Settings | None = None, embedder=None) -> None:
         self.settings = settings or get_settings()
+        index = Index.load(self.settings.index_dir)  # fail fast, before the model loads
         if embedder is None:
             from .embedding import Embedder
 
@@ -69,7 +70,7 @@ class Engine:
         self.embedder = embedder
         self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()
-        self._state = self._load(Index.load(self.settings.index_dir))
+        self._state = self._load(index)
 
     def _load(self, index: Index) -> _State:
         if index.manifest.get("model") != self.embedder.name:
