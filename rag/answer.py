@@ -58,10 +58,10 @@ _UNIT_HINTS = [
     (r"比例|增长|增速|百分|%|占比|覆盖率|完成率|降低", ("%", "个百分点")),
     (r"企业|公司|家|药企", ("家",)),
     (r"全长|长度|多长|多远|公里|里程", ("公里", "米")),
-    (r"专利", ("项",)),
+    (r"专利", ("项", "件", "个")),
     (r"人才|员工|人员|人数|工人|代表", ("人", "名")),
     (r"设备", ("台",)),
-    (r"项目|平台|个", ("个", "项")),
+    (r"项目|平台|个|研究院|工作站|中心|基地|园区", ("个", "项", "家", "所", "座")),
     (r"线|条", ("条",)),
 ]
 _UNIT_HINTS_EN = [
@@ -129,7 +129,7 @@ def value_key(value: str) -> str:
 
 
 def _unit_of(value: str) -> str:
-    return re.sub(r"[\d.]", "", value_key(value))
+    return re.sub(r"[\d.一二三四五六七八九十百千两]", "", value_key(value))
 
 
 class Answerer:
@@ -221,20 +221,19 @@ class Answerer:
         return []
 
     @staticmethod
-    def _unit_hints(question: Question) -> tuple[str, ...]:
-        """Units the question asks for, read near its question word (…项目多少个 → 个, 增长多少 → %)."""
+    def _unit_hints(question: Question) -> list[tuple[str, ...]]:
+        """Units the question asks for, nearest to its question word first (…总投资是多少 → 亿元 before 个)."""
         if question.english:
-            table, text = _UNIT_HINTS_EN, question.raw.lower()
+            table, text, at = _UNIT_HINTS_EN, question.raw.lower(), [len(question.raw)]
         else:
-            table, raw = _UNIT_HINTS, normalize(question.raw)
-            windows = [raw[max(0, m.start() - 8):m.end() + 6] for m in re.finditer("多少|几|多大|多长|多高|多远", raw)]
-            text = " ".join(windows) if windows else raw
-            text = re.sub("石家庄|国家|专家|大家", "", text)
-        units: list[str] = []
-        for pattern, row in table:
-            if re.search(pattern, text):
-                units += [u for u in row if u not in units]
-        return tuple(units)
+            table, text = _UNIT_HINTS, re.sub("石家庄|国家|专家|大家", lambda m: "_" * len(m.group(0)), normalize(question.raw))
+            at = [m.start() for m in re.finditer("多少|几|多大|多长|多高|多远", text)] or [len(text)]
+        rows = []
+        for pattern, units in table:
+            distances = [min(abs(m.end() - a) for a in at) for m in re.finditer(pattern, text)]
+            if distances and min(distances) <= 12:
+                rows.append((min(distances), units))
+        return [units for _, units in sorted(rows, key=lambda r: r[0])]
 
     def _best_span(self, question: Question, text: str, start: int, end: int, year: int | None) -> tuple[Span | None, float]:
         """The candidate whose own clause covers the question best; (span, that clause's coverage)."""
@@ -253,13 +252,18 @@ class Answerer:
                 c_start = max((s for s, e in clauses if e <= c_start), default=c_start)
             return self._coverage(question, resolve_relative(norm[c_start:c_end], year))
 
-        def rank(candidate) -> tuple:
+        def unit_rank(candidate) -> int:
+            """0 for the unit nearest the question word, 1 for the next …; len(hints) for none of them."""
             value = norm[candidate[0]:candidate[1]]
-            unit_ok = not hints or candidate[2] != "number" or any(u in value for u in hints)
-            return (candidate is respectively, unit_ok, round(clause_coverage(candidate), 3), -candidate[0] / 1000)
+            if not hints or candidate[2] != "number":
+                return 0
+            return next((i for i, units in enumerate(hints) if any(u in value for u in units)), len(hints))
+
+        def rank(candidate) -> tuple:
+            return (candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate), 3), -candidate[0] / 1000)
 
         best = max(candidates, key=rank)
-        if hints and best[2] == "number" and not any(u in norm[best[0]:best[1]] for u in hints):
+        if hints and unit_rank(best) == len(hints):
             return None, 0.0  # the question wants 亩 or 亿元, and this sentence has no such number
         s, e = origin[best[0]] + start, origin[best[1] - 1] + 1 + start
         return Span(s, e, text[s:e], best[2]), clause_coverage(best)
@@ -367,8 +371,13 @@ class Answerer:
             if any(reading is c["reading"] for c in conflict):
                 cited.append(reading)
         if conflict:
-            parts = [f"{c['date'] or '日期不详'}《{c['title']}》：{c['value']}" for c in conflict]
-            text = "各文章说法不一（按日期从新到旧）：" + "；".join(parts) + "。"
+            by_value: dict[str, list[dict]] = {}
+            for c in conflict:  # newest first, so each value is listed at its newest date
+                by_value.setdefault(value_key(c["value"]), []).append(c)
+            parts = [f"{group[0]['value']}（{'、'.join(c['date'] or '日期不详' for c in group)}《{group[0]['title']}》等）"
+                     if len(group) > 1 else f"{group[0]['value']}（{group[0]['date'] or '日期不详'}《{group[0]['title']}》）"
+                     for group in by_value.values()]
+            text = "各文章说法不一，按日期从新到旧：" + "；".join(parts) + "。"
             public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
             return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)

@@ -74,6 +74,21 @@ def _timed(fn, args: list) -> list[float]:
     return out
 
 
+def _interleaved(steps: dict, items: list[dict]) -> dict[str, list[float]]:
+    """Milliseconds of every step on every item, the steps taken in turn per item.
+
+    Why: on a shared 2-core machine speed drifts by tens of percent within a minute; taking the
+    steps side by side puts the same drift into each series, so their ratios stay fair.
+    """
+    ms: dict[str, list[float]] = {name: [] for name in steps}
+    for item in items:
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step(item)
+            ms[name].append((time.perf_counter() - started) * 1000)
+    return ms
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
@@ -83,28 +98,8 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×" if b else "n/a"
 
 
-def _rss() -> int:
-    return _optional("psutil", "psutil").Process().memory_info().rss
-
-
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
-
-
-def hit_rank(texts: list[str], item: dict) -> int | None:
-    """1-based rank of the first text holding an answer together with its evidence, both normalised.
-
-    For conflict items ``evidence`` is a list aligned with ``answers``; each pair counts.
-    """
-    from .tokenizing import normalize
-
-    evidence = item["evidence"] if isinstance(item["evidence"], list) else [item["evidence"]] * len(item["answers"])
-    pairs = [(normalize(a), normalize(e)) for a, e in zip(item["answers"], evidence)]
-    for rank, text in enumerate(texts, start=1):
-        norm = normalize(text)
-        if any(a in norm and e in norm for a, e in pairs):
-            return rank
-    return None
 
 
 class LiveServer:
@@ -143,12 +138,10 @@ class LiveServer:
 class Run:
     """What the sections share; the model, index and engine are made once, when first needed."""
 
-    def __init__(self, settings, gold: Path, workdir: Path) -> None:
+    def __init__(self, settings, items: list[dict], workdir: Path) -> None:
         self.settings = settings
-        self.gold = gold
+        self.items = items
         self.workdir = workdir
-        with gold.open(encoding="utf-8") as handle:
-            self.items = [json.loads(line) for line in handle if line.strip()]
         self.index_dir: Path | None = None
 
     @cached_property
@@ -206,29 +199,25 @@ def bench_query(run: Run) -> tuple[dict, str]:
     import torch
 
     picks = [run.items[i] for i in np.linspace(0, len(run.items) - 1, QUERIES + WARMUP).astype(int)]
-    warm, timed = picks[:WARMUP], picks[WARMUP:]
     engine, embedder = run.engine, run.embedder
     data, rows = {}, []
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        _timed(lambda it: embedder.queries([it["question"]]), warm)
-        embed = _stats(_timed(lambda it: embedder.queries([it["question"]]), timed))
-        _timed(lambda it: engine.ask(it["question"], TOP_K, _history(it)), warm)
-        ask = _stats(_timed(lambda it: engine.ask(it["question"], TOP_K, _history(it)), timed))
         with run.server() as live, httpx.Client(base_url=live.url, timeout=60) as http:
-            def post(item: dict) -> None:
-                http.post("/ask", json=_payload(item)).raise_for_status()
-
-            _timed(post, warm)
-            http_ask = _stats(_timed(post, timed))
-        data[threads] = {"embed": embed, "engine": ask, "http": http_ask,
-                         "http_over_embed_p50": round(http_ask["p50"] / embed["p50"], 2),
+            steps = {"Embedder.queries (1 question)": lambda it: embedder.queries([it["question"]]),
+                     "Engine.ask in-process": lambda it: engine.ask(it["question"], TOP_K, _history(it)),
+                     "POST /ask via uvicorn": lambda it: http.post("/ask", json=_payload(it)).raise_for_status()}
+            _interleaved(steps, picks[:WARMUP])
+            series = {name: _stats(ms) for name, ms in _interleaved(steps, picks[WARMUP:]).items()}
+        embed, http_ask = series["Embedder.queries (1 question)"], series["POST /ask via uvicorn"]
+        data[threads] = {**series, "http_over_embed_p50": round(http_ask["p50"] / embed["p50"], 2),
                          "http_over_embed_p95": round(http_ask["p95"] / embed["p95"], 2)}
-        for name, s in (("Embedder.queries (1 question)", embed), ("Engine.ask in-process", ask), ("POST /ask via uvicorn", http_ask)):
-            rows.append([threads, name, s["p50"], s["p95"], _ratio(s["p50"], embed["p50"]), _ratio(s["p95"], embed["p95"])])
+        rows += [[threads, name, s["p50"], s["p95"], _ratio(s["p50"], embed["p50"]), _ratio(s["p95"], embed["p95"])]
+                 for name, s in series.items()]
     torch.set_num_threads(run.settings.threads)
     md = (f"{QUERIES} gold questions spread over all kinds (follow-ups with their history), after {WARMUP} warm-up "
-          "queries; one request at a time. Ratios are against the bare embedding at the same thread count.\n\n"
+          "queries; one request at a time, the three steps taken in turn for each question. Ratios are against the "
+          "bare embedding at the same thread count.\n\n"
           + _table(["torch threads", "step", "p50 ms", "p95 ms", "p50 ratio", "p95 ratio"], rows))
     return data, md
 
@@ -236,24 +225,37 @@ def bench_query(run: Run) -> tuple[dict, str]:
 # --- 2. indexing ---------------------------------------------------------------------------
 
 def bench_indexing(run: Run) -> tuple[dict, str]:
-    """Paragraphs/s of the whole build_index vs the bare passage encoding of the same texts."""
-    run.embedder.passages(["热身"] * 8)
+    """Paragraphs/s of the whole build_index vs the bare passage encoding of the same texts.
+
+    The bare encoding runs before and after the build and is averaged, so steady drift hits both sides alike.
+    """
+    from .chunking import chunk_documents
+    from .documents import load_corpus
+
+    documents, _ = load_corpus(Path(run.settings.corpus_dir))
+    texts = [chunk.retrieval_text() for chunk in chunk_documents(documents)]
+    run.embedder.passages(texts[:8])  # warm-up
+
+    def encode() -> float:
+        started = time.perf_counter()
+        run.embedder.passages(texts)
+        return time.perf_counter() - started
+
+    before = encode()
     _, build_s, index = run.build_fresh()
-    texts = [chunk.retrieval_text() for chunk in index.chunks]
-    started = time.perf_counter()
-    run.embedder.passages(texts)
-    encode_s = time.perf_counter() - started
-    n = len(texts)
+    encode_s = (before + encode()) / 2
+    n = len(index.chunks)
     data = {"paragraphs": n, "documents": index.manifest["documents"], "torch_threads": run.settings.threads,
-            "build_s": round(build_s, 2), "encode_s": round(encode_s, 2),
-            "build_per_s": round(n / build_s, 1), "encode_per_s": round(n / encode_s, 1),
+            "mean_chars": round(sum(map(len, texts)) / len(texts), 1), "build_s": round(build_s, 2),
+            "encode_s": round(encode_s, 2), "build_per_s": round(n / build_s, 1), "encode_per_s": round(n / encode_s, 1),
             "build_over_encode": round(build_s / encode_s, 2)}
-    md = (f"{n} paragraphs from {data['documents']} articles, fresh index folder (nothing reused), "
-          f"torch {run.settings.threads} thread(s).\n\n"
+    md = (f"{n} paragraphs ({data['mean_chars']} characters each on average, context included) from "
+          f"{data['documents']} articles, fresh index folder (nothing reused), torch {run.settings.threads} thread(s). "
+          "The bare encoding is the mean of one run before and one after the build.\n\n"
           + _table(["step", "seconds", "paragraphs/s"],
                    [["build_index (load, chunk, embed, BM25, write, fsync)", data["build_s"], data["build_per_s"]],
                     ["Embedder.passages on the same texts", data["encode_s"], data["encode_per_s"]]])
-          + f"\n\nWhole build takes {data['build_over_encode']}× the bare encoding time.")
+          + f"\n\nThe whole build takes {data['build_over_encode']}× the bare encoding time.")
     return data, md
 
 
@@ -261,17 +263,16 @@ def bench_indexing(run: Run) -> tuple[dict, str]:
 
 def bench_retrieval(run: Run) -> tuple[dict, str]:
     """bm25 / dense / hybrid on the gold set through rag.eval, same engine, same run."""
-    try:
-        from .eval import evaluate, load_questions
-    except ImportError as exc:
-        return {"skipped": str(exc)}, f"Skipped: rag.eval is not available ({exc})."
-    items = load_questions(run.gold)
+    from .eval import evaluate
+
+    items = run.items
     data, rows = {}, []
     for mode in ("bm25", "dense", "hybrid"):
         summary = dict(evaluate(run.engine, items, top_k=TOP_K, mode=mode).summary)
         data[mode] = summary
         rows.append([mode] + [summary.get(key, "") for key in ("hit@1", "hit@3", "hit@5", "mrr", "answer_accuracy", "p50_ms", "p95_ms")])
-    md = (f"All {len(items)} gold items via `rag.eval.evaluate(engine, items, top_k={TOP_K}, mode=...)`.\n\n"
+    md = (f"All {len(items)} gold items via `rag.eval.evaluate(engine, items, top_k={TOP_K}, mode=...)`, one mode "
+          "after the other: hit@k and MRR over the answerable items, latency over all.\n\n"
           + _table(["mode", "hit@1", "hit@3", "hit@5", "MRR", "answer acc.", "p50 ms", "p95 ms"], rows))
     return data, md
 
@@ -296,6 +297,7 @@ def bench_peer(run: Run) -> tuple[dict, str]:
     import jieba
     from sentence_transformers import SentenceTransformer
 
+    from .eval import first_hit
     from .model import ensure_model
     from .tokenizing import default_tokenizer
 
@@ -336,32 +338,45 @@ def bench_peer(run: Run) -> tuple[dict, str]:
         "LangChain Ensemble (rag tokenizer)": retrieve(ensemble(bm25_ours)),
     }
     items = [item for item in run.items if item["answers"]]
-    data, rows, kinds = {"peer_faiss_build_s": round(peer_build_s, 2), "systems": {}}, [], sorted({i["kind"] for i in items})
-    for name, system in systems.items():
-        for item in items[:WARMUP]:
-            system(item)
-        ranks, ms = [], []
-        for item in items:
-            started = time.perf_counter()
+    kinds = sorted({item["kind"] for item in items})
+    ranks: dict[str, list] = {name: [] for name in systems}
+
+    def judged(name: str, system):
+        def step(item: dict) -> None:
             texts_out = system(item)
-            ms.append((time.perf_counter() - started) * 1000)
-            ranks.append(hit_rank(texts_out, item))
-        s = _stats(ms)
-        result = {"hit@1": round(sum(r == 1 for r in ranks) / len(items), 3),
-                  "hit@5": round(sum(r is not None for r in ranks) / len(items), 3),
-                  "mrr": round(sum(1 / r for r in ranks if r) / len(items), 3), "p50_ms": s["p50"], "p95_ms": s["p95"],
-                  "hit@1_by_kind": {k: round(sum(r == 1 for r, i in zip(ranks, items) if i["kind"] == k)
+            ranks[name].append(first_hit(item, [{"rank": r, "text": t} for r, t in enumerate(texts_out, start=1)]))
+        return step
+
+    steps = {name: judged(name, system) for name, system in systems.items()}
+    _interleaved(steps, items[:WARMUP])
+    for judged_ranks in ranks.values():
+        judged_ranks.clear()  # the warm-up's
+    ms = _interleaved(steps, items)
+    data, rows = {"peer_faiss_build_s": round(peer_build_s, 2), "systems": {}}, []
+    for name in systems:
+        r, s = ranks[name], _stats(ms[name])
+        result = {"hit@1": round(sum(x == 1 for x in r) / len(items), 3),
+                  "hit@5": round(sum(x is not None for x in r) / len(items), 3),
+                  "mrr": round(sum(1 / x for x in r if x) / len(items), 3), "p50_ms": s["p50"], "p95_ms": s["p95"],
+                  "hit@1_by_kind": {k: round(sum(x == 1 for x, i in zip(r, items) if i["kind"] == k)
                                              / sum(i["kind"] == k for i in items), 3) for k in kinds}}
         data["systems"][name] = result
         rows.append([name, result["hit@1"], result["hit@5"], result["mrr"], s["p50"], s["p95"]])
     by_kind = [[name] + [r["hit@1_by_kind"][k] for k in kinds] for name, r in data["systems"].items()]
+    ours, *peers = data["systems"].items()
+    best_name, best = max(peers, key=lambda p: p[1]["hit@1"])
+    data["ours_minus_best_peer_hit@1"] = round(ours[1]["hit@1"] - best["hit@1"], 3)
+    data["ours_over_best_peer_p50"] = round(ours[1]["p50_ms"] / best["p50_ms"], 2)
     md = (f"{len(items)} answerable gold items, top {TOP_K}, same chunk texts (`retrieval_text()`) and the same rebuilt "
-          "e5 model (prefixes `query: `/`passage: `), a hit = citation text holding an answer and its evidence. "
-          "The peer gets the question alone (no history, no traditional→simplified or English handling); ours gets "
-          "the history like `/ask`. In-process latency, one query at a time. LangChain FAISS store built (embedding "
-          f"all paragraphs) in {data['peer_faiss_build_s']} s.\n\n"
+          "e5 model (prefixes `query: `/`passage: `; LangChain's FAISS store is its default IndexFlatL2, the same "
+          "order on unit vectors); a hit = citation text holding an answer and its evidence (`rag.eval.first_hit`). "
+          "The peer gets the question alone: no history, no English handling, and traditional→simplified only in "
+          "the BM25 of the \"rag tokenizer\" variant; ours gets the history like `/ask`. In-process latency, one "
+          "query at a time, the systems taken in turn per question. LangChain FAISS store built (embedding all "
+          f"paragraphs) in {data['peer_faiss_build_s']} s.\n\n"
           + _table(["system", "hit@1", "hit@5", "MRR", "p50 ms", "p95 ms"], rows)
-          + "\n\nhit@1 by kind:\n\n" + _table(["system"] + kinds, by_kind))
+          + f"\n\nOurs vs the best peer ({best_name}): hit@1 {data['ours_minus_best_peer_hit@1']:+.3f}, "
+          f"p50 latency {data['ours_over_best_peer_p50']}×.\n\nhit@1 by kind:\n\n" + _table(["system"] + kinds, by_kind))
     return data, md
 
 
@@ -398,14 +413,33 @@ def _token_distribution(corpus_dir: Path):
     return vocab, freq / freq.sum()
 
 
-def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
-    """Exact vs HNSW FAISS and bm25s on synthetic corpora: build time, bytes, single-query p50/p95, recall@10."""
-    import bm25s
+def _faiss_case(vectors, queries, approximate: bool, truth=None) -> dict:
+    """Build as the product does (all cores), then search one query at a time on one thread; recall@10 vs ``truth``."""
     import faiss
     import numpy as np
-    from types import SimpleNamespace
 
     from .index import _faiss_index
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    index = _faiss_index(vectors, approximate=approximate)
+    build_s = time.perf_counter() - started
+    size = faiss.serialize_index(index).nbytes
+    faiss.omp_set_num_threads(1)
+    ms = _timed(lambda i: index.search(queries[i:i + 1], 10), range(len(queries)))
+    found = index.search(queries, 10)[1]
+    truth = found if truth is None else truth
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+    return {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms), "recall@10": round(recall, 4), "found": found}
+
+
+def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
+    """Exact vs HNSW FAISS and bm25s on synthetic corpora: build time, bytes, single-query p50/p95, recall@10."""
+    from types import SimpleNamespace
+
+    import bm25s
+    import numpy as np
+
     from .search import Searcher
     from .tokenizing import default_tokenizer
 
@@ -421,38 +455,28 @@ def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
         centres = rng.standard_normal((max(1, n // CLUSTER_SIZE), DIM), dtype=np.float32)
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
         vectors, queries = _mixture(rng, centres, n), _mixture(rng, centres, SCALE_QUERIES)
-        result, truth = {}, None
-        for kind in ("flat", "hnsw"):
-            faiss.omp_set_num_threads(cores)
-            started = time.perf_counter()
-            index = _faiss_index(vectors, approximate=kind == "hnsw")
-            build_s = time.perf_counter() - started
-            size = faiss.serialize_index(index).nbytes
-            faiss.omp_set_num_threads(1)
-            ms = _timed(lambda i: index.search(queries[i:i + 1], 10), range(SCALE_QUERIES))
-            _, found = index.search(queries, 10)
-            truth = found if truth is None else truth
-            recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
-            result[kind] = {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms), "recall@10": round(recall, 4)}
-            del index
+        result = {"flat": _faiss_case(vectors, queries, approximate=False)}
+        result["hnsw"] = _faiss_case(vectors, queries, approximate=True, truth=result["flat"].pop("found"))
+        result["hnsw"].pop("found")
         del vectors
         _say(f"scale: {n:,} BM25 paragraphs")
         ids = rng.choice(len(vocab), size=(n, TOKENS_PER_PARAGRAPH), p=freq).astype(np.int32)
         tokens = [vocab[row].tolist() for row in ids]
         del ids
-        rss_before, started = _rss(), time.perf_counter()
+        started = time.perf_counter()
         bm25 = bm25s.BM25(k1=1.2, b=0.75)  # the product's parameters (rag.index.build_index)
         bm25.index(tokens, show_progress=False)
-        build_s, grown = time.perf_counter() - started, _rss() - rss_before
+        build_s = time.perf_counter() - started
         del tokens
         searcher = Searcher(SimpleNamespace(bm25=bm25), embedder=None, tokenizer=tokenizer)  # the product's keyword path
         searcher.keyword(questions[0])
         ms = _timed(searcher.keyword, questions)
-        result["bm25"] = {"build_s": round(build_s, 2), "rss_growth_bytes": int(grown), **_stats(ms)}
+        size = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes"))
+        result["bm25"] = {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms)}
         del bm25, searcher
         data["sizes"][n] = result
         f, h, b = result["flat"], result["hnsw"], result["bm25"]
-        rows.append([f"{n:,}", f["build_s"], h["build_s"], b["build_s"], f"{f['bytes'] / 2**20:.0f}", f"{h['bytes'] / 2**20:.0f}",
+        rows.append([f"{n:,}", f["build_s"], h["build_s"], b["build_s"], *(f"{x['bytes'] / 2**20:.0f}" for x in (f, h, b)),
                      f"{f['p50']} / {f['p95']}", f"{h['p50']} / {h['p95']}", _ratio(f["p50"], h["p50"]), h["recall@10"],
                      f"{b['p50']} / {b['p95']}"])
     md = (f"Synthetic unit vectors (dimension {DIM}, Gaussian clusters of ~{CLUSTER_SIZE}), {SCALE_QUERIES} held-out "
@@ -462,7 +486,7 @@ def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
           f"(k1 1.2, b 0.75) over {TOKENS_PER_PARAGRAPH} tokens per paragraph sampled from the real corpus's "
           f"token frequencies ({len(vocab):,}-word vocabulary), queried with the gold questions' jieba tokens "
           "through the product's `Searcher.keyword` (scores + sort, top 50).\n\n"
-          + _table(["paragraphs", "flat build s", "HNSW build s", "BM25 build s", "flat MiB", "HNSW MiB",
+          + _table(["paragraphs", "flat build s", "HNSW build s", "BM25 build s", "flat MiB", "HNSW MiB", "BM25 MiB",
                     "flat p50/p95 ms", "HNSW p50/p95 ms", "flat/HNSW p50", "HNSW recall@10", "BM25 p50/p95 ms"], rows))
     return data, md
 
@@ -529,6 +553,59 @@ def bench_load(run: Run) -> tuple[dict, str]:
 
 # --- report ---------------------------------------------------------------------------------
 
+class _Contention:
+    """CPU time other processes took while the bench ran: a shared machine makes every number noisier."""
+
+    def __init__(self) -> None:
+        self.psutil = _optional("psutil", "psutil")
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float]:
+        times, own = self.psutil.cpu_times(), self.psutil.Process().cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        return time.perf_counter(), busy, own.user + own.system
+
+    def report(self) -> dict:
+        (t0, busy0, own0), (t1, busy1, own1) = self.start, self._sample()
+        others = max(0.0, (busy1 - busy0) - (own1 - own0))
+        available = (t1 - t0) * (os.cpu_count() or 1)
+        return {"other_processes_cpu_s": round(others, 1), "available_cpu_s": round(available, 1),
+                "other_processes_share": round(others / available, 3) if available else None,
+                "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _headlines(results: dict, threads: int) -> list[str]:
+    """One line per section that ran: the ratio or rate it exists to show."""
+    lines = []
+    if "query" in results:
+        threads = min(threads, 2)  # the query path is measured at 1 and 2
+        q = results["query"][threads]
+        lines.append(f"Query path (torch {threads}): POST /ask p50 {q['POST /ask via uvicorn']['p50']} ms = "
+                     f"{q['http_over_embed_p50']}× the bare query embedding ({q['Embedder.queries (1 question)']['p50']} ms); "
+                     f"p95 {q['http_over_embed_p95']}×.")
+    if "indexing" in results:
+        i = results["indexing"]
+        lines.append(f"Indexing: {i['build_per_s']} paragraphs/s whole build vs {i['encode_per_s']} bare encoding "
+                     f"({i['build_over_encode']}× the time).")
+    if "retrieval" in results:
+        r = results["retrieval"]
+        lines.append("Retrieval hit@1 / MRR: " + ", ".join(f"{m} {r[m]['hit@1']} / {r[m]['mrr']}" for m in ("bm25", "dense", "hybrid")) + ".")
+    if "peer" in results:
+        ours = results["peer"]["systems"]["ours: Engine.ask (hybrid)"]
+        lines.append(f"Peer: ours hit@1 {ours['hit@1']}, {results['peer']['ours_minus_best_peer_hit@1']:+.3f} vs the best "
+                     f"LangChain pipeline, at {results['peer']['ours_over_best_peer_p50']}× its p50 latency.")
+    if "scale" in results:
+        n = max(results["scale"]["sizes"])
+        f, h, b = (results["scale"]["sizes"][n][k] for k in ("flat", "hnsw", "bm25"))
+        lines.append(f"Scale at {n:,}: flat p50 {f['p50']} ms vs HNSW {h['p50']} ms ({_ratio(f['p50'], h['p50'])}, "
+                     f"recall@10 {h['recall@10']}); BM25 p50 {b['p50']} ms.")
+    if "load" in results:
+        load = results["load"]
+        lines.append(f"Load: {load['requests']} concurrent /ask, {load['errors']} errors, p50 {load['p50']} ms, "
+                     f"p95 {load['p95']} ms, {load['throughput_rps']} requests/s.")
+    return [f"- {line}" for line in lines]
+
+
 def _machine(settings) -> dict:
     import bm25s
     import faiss
@@ -546,6 +623,7 @@ def _machine(settings) -> dict:
         "bm25s": bm25s.__version__, "RAG_THREADS (settings.threads)": settings.threads,
         "torch threads at start (Embedder sets RAG_THREADS)": torch.get_num_threads(), "faiss OpenMP threads": faiss.omp_get_max_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "load average at start (1/5/15 min)": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -561,6 +639,7 @@ def bench(
     Example: rag bench --only query,load
     """
     from .config import get_settings
+    from .eval import GoldSetError, load_questions
 
     chosen = [s.strip() for s in only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -568,8 +647,10 @@ def bench(
         raise typer.BadParameter(f"unknown section {', '.join(unknown) or '(none)'}; choose from {', '.join(SECTIONS)}", param_hint="--only")
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}", param_hint="--scale")
-    if not gold.is_file():
-        raise typer.BadParameter(f"gold questions not found: {gold}", param_hint="--gold")
+    try:
+        items = load_questions(gold)
+    except (OSError, GoldSetError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--gold") from None
     _optional("psutil", "psutil")
     if "scale" in chosen:
         _optional("matplotlib", "matplotlib")
@@ -577,10 +658,10 @@ def bench(
         _langchain()
 
     settings = get_settings()
-    started = time.perf_counter()
+    contention, started = _Contention(), time.perf_counter()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    run = Run(settings, gold, workdir)
+    run = Run(settings, items, workdir)
     machine = _machine(settings)
     sections = {"indexing": bench_indexing, "query": bench_query, "retrieval": bench_retrieval, "peer": bench_peer,
                 "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale])}
@@ -595,14 +676,17 @@ def bench(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    total_s, peak = round(time.perf_counter() - started, 1), _peak_rss_mb()
+    total_s, peak, others = round(time.perf_counter() - started, 1), _peak_rss_mb(), contention.report()
     out.mkdir(parents=True, exist_ok=True)
     base = out / f"bench-{stamp}"
     titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
               "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load"}
     command = f"rag bench --scale {scale} --only {','.join(chosen)}"
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
-             "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()])]
+             "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),
+             f"Other processes used {others['other_processes_cpu_s']} of the {others['available_cpu_s']} CPU-seconds "
+             f"available during the run ({others['other_processes_share']:.0%}); load average at the end "
+             f"{others['load_average_end']}. Compare ratios taken in this run rather than absolute times across runs."]
     for name in SECTIONS:
         if name in texts:
             parts += [f"## {titles[name]}", texts[name] + f"\n\n_Section time: {results[name]['section_s']} s._"]
@@ -613,7 +697,8 @@ def bench(
     report = "\n\n".join(parts) + "\n"
     base.with_suffix(".md").write_text(report, encoding="utf-8")
     base.with_suffix(".json").write_text(json.dumps(
-        {"stamp": stamp, "command": command, "total_s": total_s, "peak_rss_mib": peak, "machine": machine, "results": results},
+        {"stamp": stamp, "command": command, "total_s": total_s, "peak_rss_mib": peak, "machine": machine,
+         "contention": others, "results": results},
         ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     (out / "bench-latest.md").write_text(report, encoding="utf-8")
     typer.echo(f"wrote {base}.md and .json ({total_s} s, peak RSS {peak} MiB)")

@@ -42,6 +42,15 @@ def lemma(word: str) -> str:
     return word
 
 
+def chinese_numeral(n: int) -> str:
+    """1..99 in Chinese numerals (7 → 七, 11 → 十一, 21 → 二十一), for English ordinals."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
 class EnglishExpander:
     """Callable: English question → Chinese keyword groups, one group per English term (numbers kept)."""
 
@@ -96,6 +105,10 @@ class EnglishExpander:
                 if re.search(rf"\b{re.escape(term)}\b", text):
                     groups.append(self.glossary[term])
                     text = re.sub(rf"\b{re.escape(term)}\b", " ", text)
+        for ordinal in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text):
+            numeral = chinese_numeral(int(ordinal))
+            groups.append([f"{numeral}次", f"{numeral}届", f"第{numeral}"])
+        text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
         for token in _WORD.findall(text):
             if token[0].isdigit():
                 groups.append([token])

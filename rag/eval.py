@@ -62,7 +62,8 @@ def cites(text: str, answers: list[str], evidence: str) -> bool:
 def first_hit(item: dict, citations: list[dict]) -> int | None:
     """1-based rank of the first citation that answers the item, if any."""
     for citation in citations:
-        if any(cites(citation["text"], answers, evidence) for answers, evidence in _pairs(item)):
+        shown = f"{citation.get('heading', '')}\n{citation['text']}"  # a citation card shows its heading too
+        if any(cites(shown, answers, evidence) for answers, evidence in _pairs(item)):
             return citation["rank"]
     return None
 

@@ -196,10 +196,15 @@ class QuestionReader:
             own = {w for w, _ in self._words(normalize(question))}
             focus = self._focus(normalize(question))
             groups, seen = [], set()
-            for word, flag in self._words(text):
+            words = self._words(text)
+            for word, flag in words:
                 if word not in seen:
                     seen.add(word)
                     groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5, word in focus))
+            # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
+            for (first, _), (second, _) in zip(words, words[1:]):
+                if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
+                    groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
                         years=years, english=english, rewritten=bool(base))
