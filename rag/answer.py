@@ -71,7 +71,7 @@ _UNIT_HINTS_EN = [
     (r"compan|firm|enterprise|business", ("家",)),
     (r"patent", ("项",)),
     (r"employee|worker|people|talent", ("人", "名")),
-    (r"project|platform", ("个", "项")),
+    (r"project|platform|drug|institute|station|cent(er|re)", ("个", "项", "家")),
     (r"line|route", ("条",)),
 ]
 
@@ -195,7 +195,8 @@ class Answerer:
             if re.search("第几|排名|排第|rank", raw):
                 return [(m.start(), m.end(), "number") for m in _ORDINAL.finditer(norm)]
             found = [(m.start(), m.end(), "number") for m in _NUMBER.finditer(norm)
-                     if not _YEAR_ONLY.match(re.sub(rf"^({_PREFIX})", "", m.group(0)))]
+                     if not _YEAR_ONLY.match(re.sub(rf"^({_PREFIX})", "", m.group(0)))
+                     and not re.fullmatch(r"(?:19|20)\d{2}", m.group(0))]  # a year is not an amount
             return found + [(m.start(), m.end(), "number") for m in _CN_COUNT.finditer(norm)]
         if kind == "date":
             return [(m.start(), m.end(), "date") for m in _DATE.finditer(norm)]
