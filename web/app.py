@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.config import Settings, get_settings
 from rag.engine import Engine
@@ -26,6 +28,22 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 RELOAD_POLL_SECONDS = 1.0
+ECHO_CHARS = 200  # longer inputs are cut in error bodies (a 100k question is not sent back)
+
+
+def _echo(value):
+    """An input as sent back in an error: cut when long (a 100k question is not returned) and always encodable."""
+    if isinstance(value, (list, dict)):
+        try:
+            if len(json.dumps(value, ensure_ascii=False).encode("utf-8")) <= ECHO_CHARS:
+                return value
+        except UnicodeEncodeError:
+            pass
+        value = str(value)
+    if isinstance(value, str):
+        value = value[:ECHO_CHARS] + ("…" if len(value) > ECHO_CHARS else "")
+        value = value.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+    return value
 
 
 def _readable(errors: list[dict]) -> str:
@@ -36,6 +54,8 @@ def _readable(errors: list[dict]) -> str:
         message = error.get("msg", "invalid").removeprefix("Value error, ")
         if error.get("type") == "json_invalid":
             where, message = "body", "is not valid JSON"
+        elif error.get("type") == "model_attributes_type" and where == "body":
+            message = "must be a JSON object sent with Content-Type: application/json"
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
 
@@ -74,7 +94,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})
+        for error in errors:
+            if "input" in error:
+                error["input"] = _echo(error["input"])
         return JSONResponse(status_code=422, content={"detail": errors, "message": _readable(errors)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Every JSON error carries a readable ``message``, like validation errors do."""
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            message = "body: is not valid UTF-8 (send JSON encoded as UTF-8)"
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "message": message},
+                            headers=getattr(exc, "headers", None))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

@@ -7,11 +7,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rag.config import get_settings
 
 
+def _valid_unicode(value: str | None) -> str | None:
+    """JSON may escape a lone surrogate (\\ud800); such text cannot be encoded, so refuse it here."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text contains an unpaired surrogate (not valid Unicode)") from None
+    return value
+
+
 class Turn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     question: str = Field(strict=True, max_length=2000)
     answer: str | None = Field(default=None, strict=True, max_length=20000)
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        return _valid_unicode(value)
 
 
 class AskRequest(BaseModel):
@@ -24,7 +39,7 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
-        value = value.strip()
+        value = _valid_unicode(value).strip()
         if not value:
             raise ValueError("question must not be empty")
         limit = get_settings().max_question_chars

@@ -2,18 +2,76 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ..deps import EngineDep
 
 router = APIRouter(tags=["pages"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")  # autoescapes .html
+
+EXAMPLES = [
+    "鹿泉区2024年电子信息产业目标是多少",
+    "石家庄国际生物医药园占地多少亩",
+    "What is Luquan's 2024 revenue target for the electronic information industry?",
+    "小学生免费公交专线征求意见的传真号码是多少",
+]
+_SPAN = re.compile(r"([0-9]{1,7})-([0-9]{1,7})")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def chat(request: Request, engine: EngineDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "chat.html", {"documents": engine.index.manifest["documents"]})
+    return templates.TemplateResponse(
+        request, "chat.html", {"documents": engine.index.manifest["documents"], "examples": EXAMPLES},
+    )
+
+
+def _problem(request: Request, status: int, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+@router.get("/articles/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
+def article(request: Request, doc_id: str, engine: EngineDep, p: str | None = None, hl: str | None = None) -> HTMLResponse:
+    """The whole article, paragraph by paragraph as indexed (so ``p`` matches a citation's paragraph).
+
+    ``doc_id`` is only ever a key into the loaded index, never a path on disk.
+    """
+    index = engine.index  # one version for the whole page
+    document = index.documents.get(doc_id)
+    if document is None:
+        return _problem(request, 404, f"没有这篇文章：“{doc_id[:200]}” (no such article)")
+    chunks = [chunk for chunk in index.chunks if chunk.doc_id == doc_id]
+    numbered = {chunk.paragraph: chunk for chunk in chunks}
+
+    cited = None
+    if p is not None:
+        if not p.isascii() or not p.isdigit() or int(p) < 1:
+            return _problem(request, 422, f"段落编号必须是正整数，收到的是“{p[:50]}” (p must be a positive integer)")
+        cited = int(p)
+        if cited not in numbered:
+            return _problem(request, 404, f"这篇文章只有 {len(chunks)} 段 (no paragraph {cited} in this article)")
+    mark = None
+    if hl is not None:
+        match = _SPAN.fullmatch(hl)
+        if cited is None or not match:
+            return _problem(request, 422, "hl 必须写成 start-end，并且要同时给出 p (hl must be start-end, with p)")
+        start, end = int(match[1]), int(match[2])
+        if not start < end <= len(numbered[cited].text):
+            return _problem(request, 422, f"hl 超出第 {cited} 段的范围 (hl {hl} is outside paragraph {cited})")
+        mark = (start, end)
+
+    paragraphs, previous = [], None
+    flat_title = "".join(document["title"].split())
+    for chunk in chunks:
+        heading = chunk.heading if chunk.heading != previous and "".join(chunk.heading.split()) not in flat_title else ""
+        previous = chunk.heading
+        text = chunk.text
+        parts = (text[:mark[0]], text[mark[0]:mark[1]], text[mark[1]:]) if mark and chunk.paragraph == cited else (text, "", "")
+        paragraphs.append({"n": chunk.paragraph, "kind": chunk.kind, "heading": heading, "parts": parts})
+    return templates.TemplateResponse(request, "article.html", {
+        "document": document, "paragraphs": paragraphs, "cited": cited,
+    })
