@@ -198,3 +198,12 @@ def test_api_key_is_asked_for_once_and_kept(browser, keyed_server):
     expect(answer.locator("mark").first).to_be_visible()
     expect(tab.locator("#key-form")).to_be_hidden()
     context.close()
+
+
+def test_api_docs_render_offline(page, server):
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/ask").first).to_be_visible(timeout=15000)
+    assert not [e for e in errors if "Content Security Policy" in e]
+    page.screenshot(path=SHOTS / "docs.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -22,6 +23,8 @@ from rag.index import IndexUnavailable
 from .routes import api, pages
 
 HERE = Path(__file__).parent
+# Swagger UI's files as the fastapi-offline wheel ships them (a current release that reads OpenAPI 3.1).
+SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 log = logging.getLogger("rag.web")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -87,6 +90,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         summary="Ask questions about the corpus; get cited passages with the answer highlighted.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from bundled files: the stock page loads Swagger UI from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -119,4 +124,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
     return app

@@ -30,6 +30,12 @@ def chat(request: Request, engine: EngineDep) -> HTMLResponse:
     )
 
 
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def docs(request: Request) -> HTMLResponse:
+    """Interactive API docs (Swagger UI), working offline."""
+    return templates.TemplateResponse(request, "docs.html", {"title": request.app.title, "openapi_url": request.app.openapi_url})
+
+
 def _problem(request: Request, status: int, message: str) -> HTMLResponse:
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
 
