@@ -139,7 +139,7 @@ class Answerer:
         self,
         tokenizer: Tokenizer,
         idf: dict[str, float],
-        min_confidence: float = 0.3,
+        min_confidence: float = 0.2,
         depth: int = 10,
         previous: Callable[[Chunk], Chunk | None] | None = None,
     ) -> None:
@@ -348,10 +348,15 @@ class Answerer:
         best.score = 0.4 * best.coverage + 0.45 * best.clause_coverage + (0.15 if typed else 0.0)
         return best
 
+    @staticmethod
+    def _answerable_shape(question: Question) -> bool:
+        """An English question needs two content terms: one stray word ("alert") is no question."""
+        return not question.english or sum(1 for k in question.groups if not k.word.isdigit()) >= 2
+
     # Step 3: re-rank by answer quality, detect conflicting values, decide whether to answer.
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5) -> Answer:
-        if not hits:
-            return Answer(None, "not_found")
+        if not hits or not self._answerable_shape(question):
+            return Answer(None, "not_found", [self.read(question, hit) for hit in hits[:top_k]])
         top_fused = hits[0].score
         readings = [self.read(question, hit) for hit in hits[: max(self.depth, top_k)]]
         for reading in readings:

@@ -105,6 +105,7 @@ class Engine:
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid") -> Response:
         started = time.perf_counter()
+        question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from broken input
         state = self._state  # one consistent version for the whole request
         parsed = state.reader(question, history)
         hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)

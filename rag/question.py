@@ -34,6 +34,7 @@ QUESTION_WORDS = set(
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
@@ -183,6 +184,7 @@ class QuestionReader:
         return rewritten, base
 
     def __call__(self, question: str, history: list[str] | None = None) -> Question:
+        question = _MARKUP.sub(" ", question).strip() or question  # <script>…</script> is not part of a question
         english = is_english(question)
         text, base = self.rewrite(question, history or [])
         kind = answer_kind(question if english else normalize(question), english)

@@ -33,7 +33,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"question": "鹿泉区2024年电子信息产业目标是多少", "top_k": 5}]})
 
     question: str = Field(strict=True, description="the question, in Chinese (simplified or traditional) or English")
-    top_k: int = Field(default=5, strict=True, ge=1, le=50, description="how many passages to cite")
+    top_k: int = Field(default=5, strict=True, ge=1, le=50, description="how many passages to cite; a source that disagrees with them is cited as well")
     history: list[Turn] = Field(default_factory=list, max_length=50, description="earlier turns, oldest first, for follow-ups")
 
     @field_validator("question")
