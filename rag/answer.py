@@ -306,15 +306,6 @@ class Answerer:
             text += " " + normalize(resolve_relative(previous.text, year))
         return all(any(w in text for w in k.words) for k in anchors)
 
-    def _focus_missing(self, question: Question, reading: Reading) -> bool:
-        """The attribute asked about is a word the corpus never uses, and nothing like it is in the passage."""
-        chunk = reading.hit.chunk
-        text = normalize(chunk.text + " " + chunk.context)
-        return any(
-            k.word not in self.idf and not any(w in text for w, credit in k.alternatives if credit >= 0.8)
-            for k in question.groups if k.focus
-        )
-
     def read(self, question: Question, hit: Hit) -> Reading:
         chunk = hit.chunk
         year = int(chunk.date[:4]) if chunk.date[:4].isdigit() else None

@@ -413,8 +413,11 @@ def _token_distribution(corpus_dir: Path):
     return vocab, freq / freq.sum()
 
 
-def _faiss_case(vectors, queries, approximate: bool, truth=None) -> dict:
-    """Build as the product does (all cores), then search one query at a time on one thread; recall@10 vs ``truth``."""
+def _faiss_case(vectors, queries, approximate: bool, folder: Path, truth=None) -> dict:
+    """Build as the product does (all cores), then search one query at a time on one thread; recall@10 vs ``truth``.
+
+    Size is that of the written ``faiss.index`` file (serialising in memory would double the peak at 1M).
+    """
     import faiss
     import numpy as np
 
@@ -424,7 +427,10 @@ def _faiss_case(vectors, queries, approximate: bool, truth=None) -> dict:
     started = time.perf_counter()
     index = _faiss_index(vectors, approximate=approximate)
     build_s = time.perf_counter() - started
-    size = faiss.serialize_index(index).nbytes
+    written = folder / "faiss.index"
+    faiss.write_index(index, str(written))
+    size = written.stat().st_size
+    written.unlink()
     faiss.omp_set_num_threads(1)
     ms = _timed(lambda i: index.search(queries[i:i + 1], 10), range(len(queries)))
     found = index.search(queries, 10)[1]
@@ -433,14 +439,34 @@ def _faiss_case(vectors, queries, approximate: bool, truth=None) -> dict:
     return {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms), "recall@10": round(recall, 4), "found": found}
 
 
-def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
-    """Exact vs HNSW FAISS and bm25s on synthetic corpora: build time, bytes, single-query p50/p95, recall@10."""
+def _bm25_case(rng, vocab, freq, n: int, questions: list[list[str]]) -> dict:
+    """bm25s over ``n`` sampled paragraphs: build time, score-matrix bytes, latency of the product's keyword search."""
     from types import SimpleNamespace
 
     import bm25s
     import numpy as np
 
     from .search import Searcher
+
+    ids = rng.choice(len(vocab), size=(n, TOKENS_PER_PARAGRAPH), p=freq).astype(np.int32)
+    tokens = [vocab[row].tolist() for row in ids]  # strings, as build_index passes them
+    del ids
+    started = time.perf_counter()
+    bm25 = bm25s.BM25(k1=1.2, b=0.75)  # the product's parameters (rag.index.build_index)
+    bm25.index(tokens, show_progress=False)
+    build_s = time.perf_counter() - started
+    del tokens
+    searcher = Searcher(SimpleNamespace(bm25=bm25), embedder=None)  # Searcher.keyword needs only .bm25
+    searcher.keyword(questions[0])
+    ms = _timed(searcher.keyword, questions)
+    size = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes"))
+    return {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms)}
+
+
+def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
+    """Exact vs HNSW FAISS and bm25s on synthetic corpora: build time, bytes, single-query p50/p95, recall@10."""
+    import numpy as np
+
     from .tokenizing import default_tokenizer
 
     rng = np.random.default_rng(0)
@@ -448,46 +474,38 @@ def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
     vocab, freq = _token_distribution(run.settings.corpus_dir)
     questions = [tokenizer(item["question"]) for item in run.items]
     questions = [questions[i % len(questions)] for i in range(SCALE_QUERIES)]
-    cores = os.cpu_count() or 1
-    rows, data = [], {"vocabulary": len(vocab), "sizes": {}}
+    vector_rows, bm25_rows, data = [], [], {"vocabulary": len(vocab), "sizes": {}}
     for n in sizes:
         _say(f"scale: {n:,} vectors")
         centres = rng.standard_normal((max(1, n // CLUSTER_SIZE), DIM), dtype=np.float32)
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
         vectors, queries = _mixture(rng, centres, n), _mixture(rng, centres, SCALE_QUERIES)
-        result = {"flat": _faiss_case(vectors, queries, approximate=False)}
-        result["hnsw"] = _faiss_case(vectors, queries, approximate=True, truth=result["flat"].pop("found"))
-        result["hnsw"].pop("found")
+        f = _faiss_case(vectors, queries, False, run.workdir)
+        h = _faiss_case(vectors, queries, True, run.workdir, truth=f.pop("found"))
+        h.pop("found")
         del vectors
+        after_faiss = _peak_rss_mb()
         _say(f"scale: {n:,} BM25 paragraphs")
-        ids = rng.choice(len(vocab), size=(n, TOKENS_PER_PARAGRAPH), p=freq).astype(np.int32)
-        tokens = [vocab[row].tolist() for row in ids]
-        del ids
-        started = time.perf_counter()
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)  # the product's parameters (rag.index.build_index)
-        bm25.index(tokens, show_progress=False)
-        build_s = time.perf_counter() - started
-        del tokens
-        searcher = Searcher(SimpleNamespace(bm25=bm25), embedder=None, tokenizer=tokenizer)  # the product's keyword path
-        searcher.keyword(questions[0])
-        ms = _timed(searcher.keyword, questions)
-        size = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes"))
-        result["bm25"] = {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms)}
-        del bm25, searcher
-        data["sizes"][n] = result
-        f, h, b = result["flat"], result["hnsw"], result["bm25"]
-        rows.append([f"{n:,}", f["build_s"], h["build_s"], b["build_s"], *(f"{x['bytes'] / 2**20:.0f}" for x in (f, h, b)),
-                     f"{f['p50']} / {f['p95']}", f"{h['p50']} / {h['p95']}", _ratio(f["p50"], h["p50"]), h["recall@10"],
-                     f"{b['p50']} / {b['p95']}"])
+        b = _bm25_case(rng, vocab, freq, n, questions)
+        data["sizes"][n] = {"flat": f, "hnsw": h, "bm25": b, "peak_rss_mib_after_faiss": after_faiss,
+                            "peak_rss_mib_after_bm25": _peak_rss_mb()}
+        vector_rows.append([f"{n:,}", f["build_s"], h["build_s"], f"{f['bytes'] / 2**20:.0f}", f"{h['bytes'] / 2**20:.0f}",
+                            f"{f['p50']} / {f['p95']}", f"{h['p50']} / {h['p95']}", _ratio(f["p50"], h["p50"]),
+                            h["recall@10"], after_faiss])
+        bm25_rows.append([f"{n:,}", b["build_s"], f"{b['bytes'] / 2**20:.0f}", f"{b['p50']} / {b['p95']}",
+                          _ratio(b["p50"], h["p50"]), data["sizes"][n]["peak_rss_mib_after_bm25"]])
     md = (f"Synthetic unit vectors (dimension {DIM}, Gaussian clusters of ~{CLUSTER_SIZE}), {SCALE_QUERIES} held-out "
           "queries from the same clusters. FAISS built as the product builds it (`rag.index._faiss_index`: "
-          f"IndexFlatIP; IndexHNSWFlat M=32, efConstruction 80, efSearch 64, inner product) with {cores} OpenMP "
-          "threads, searched one query at a time with 1 thread; recall@10 against the exact index. BM25: bm25s "
-          f"(k1 1.2, b 0.75) over {TOKENS_PER_PARAGRAPH} tokens per paragraph sampled from the real corpus's "
-          f"token frequencies ({len(vocab):,}-word vocabulary), queried with the gold questions' jieba tokens "
-          "through the product's `Searcher.keyword` (scores + sort, top 50).\n\n"
-          + _table(["paragraphs", "flat build s", "HNSW build s", "BM25 build s", "flat MiB", "HNSW MiB", "BM25 MiB",
-                    "flat p50/p95 ms", "HNSW p50/p95 ms", "flat/HNSW p50", "HNSW recall@10", "BM25 p50/p95 ms"], rows))
+          "IndexFlatIP; IndexHNSWFlat M=32, efConstruction 80, efSearch 64, inner product) with all "
+          f"{os.cpu_count()} OpenMP threads, searched one query at a time with 1 thread; recall@10 against the exact "
+          "index; size = the written index file. Peak RSS is the process's, cumulative.\n\n"
+          + _table(["paragraphs", "flat build s", "HNSW build s", "flat MiB", "HNSW MiB", "flat p50/p95 ms",
+                    "HNSW p50/p95 ms", "flat/HNSW p50", "HNSW recall@10", "peak RSS MiB"], vector_rows)
+          + f"\n\nBM25: bm25s (k1 1.2, b 0.75) over {TOKENS_PER_PARAGRAPH} tokens per paragraph sampled from the real "
+          f"corpus's token frequencies ({len(vocab):,}-word vocabulary, so posting lists are denser than a real "
+          "corpus of that size would give), queried with the gold questions' jieba tokens through the product's "
+          "`Searcher.keyword` (all scores, then a full sort, top 50). Size = the score matrix.\n\n"
+          + _table(["paragraphs", "build s", "MiB", "p50/p95 ms", "BM25/HNSW p50", "peak RSS MiB"], bm25_rows))
     return data, md
 
 

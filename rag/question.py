@@ -69,7 +69,7 @@ SYNONYMS = {
     "海外": ("国际", "国外"),
     "仪器": ("设备",),
 }
-_QUESTION_WORD = re.compile(r"多少|几|什么|哪|谁|何时|何地|多大|多长|多高|多远")
+
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,6 @@ class Keyword:
     alternatives: tuple[tuple[str, float], ...] = ()
     weight: float = 1.0
     anchor: bool = False
-    focus: bool = False  # the attribute asked about: the words right around 多少/什么/谁
-
 
     @property
     def words(self) -> list[str]:
@@ -128,24 +126,12 @@ class QuestionReader:
     def _content(self, text: str) -> list[str]:
         return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
 
-    def _group(self, word: str, flag: str = "", weight: float = 1.0, focus: bool = False) -> Keyword:
+    def _group(self, word: str, flag: str = "", weight: float = 1.0) -> Keyword:
         """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
         synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = flag in _TYPED_FLAGS or bool(_YEAR.fullmatch(word)) or (flag == "m" and bool(_COUNT.fullmatch(word)))
-        return Keyword(word, tuple(synonyms + parts), weight, anchor, focus and not anchor)
-
-    def _focus(self, text: str) -> set[str]:
-        """The content words next to the question word: what is being asked about (…的年产能是多少 → 年产能)."""
-        tagged = self._tagged(text)
-        focus: set[str] = set()
-        for i, (word, _) in enumerate(tagged):
-            if not _QUESTION_WORD.search(word):
-                continue
-            before = [w for w, f in tagged[max(0, i - 3):i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
-            after = [w for w, f in tagged[i + 1:i + 3] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
-            focus.update(before[-1:] or after[:1])
-        return focus
+        return Keyword(word, tuple(synonyms + parts), weight, anchor)
 
     def _words(self, text: str) -> list[tuple[str, str]]:
         """Content words of a question with their part-of-speech flags."""
@@ -196,13 +182,12 @@ class QuestionReader:
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
             own = {w for w, _ in self._words(normalize(question))}
-            focus = self._focus(normalize(question))
             groups, seen = [], set()
             words = self._words(text)
             for word, flag in words:
                 if word not in seen:
                     seen.add(word)
-                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5, word in focus))
+                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5))
             # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
             for (first, _), (second, _) in zip(words, words[1:]):
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
