@@ -40,12 +40,13 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?<!\d)\d{7,12}(?!\d)")
 _TITLE = re.compile(r"董事长|总经理|总裁|局长|区长|县长|市长|厅长|院长|部长|处长|主任|书记|专家|记者")
 _SPEAKER = re.compile(
-    r"(?:书记|主任|局长|总经理|董事长|负责人|区长|县长|市长|厅长|院长|专家|总裁|经理|委员|记者|主席|部长|处长|总监)\s*"
+    r"(副|常务副)?(书记|主任|局长|总经理|董事长|负责人|区长|县长|市长|厅长|院长|专家|总裁|经理|委员|记者|主席|部长|处长|总监)\s*"
     r"([\u4e00-\u9fff]{2,3}?)(?=表示|说|介绍|指出|告诉|认为|强调|在|坦言|$|[，,。：:（(、])"
 )
 _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话",), "phone": ("电话",), "telephone": ("电话",),
                   "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
 ANCHOR_SHARE = 0.08
+_HOW_MUCH = "多少|几|多大|多长|多高|多远"
 _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
 _DEMONSTRATIVE = re.compile(r"^[“\"]?(这|该|此|其|他们|他|她|它)")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
@@ -53,13 +54,13 @@ _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
 # Units a question's words point at (…收入目标 → 亿元, 占地 → 亩, 企业 → 家).
 _UNIT_HINTS = [
-    (r"收入|产值|投资|资金|金额|营收|多少钱|亿元|万元|奖励|资助|贷款|经费|外资|资金|花了|钱", ("亿元", "万元", "元", "美元")),
+    (r"收入|产值|投资|资金|金额|营收|多少钱|亿元|万元|奖励|资助|贷款|经费|外资|花了|钱|额度|奖金", ("亿元", "万元", "元", "美元")),
     (r"面积|占地|亩|多大|占了多少地", ("亩", "平方米", "平方公里")),
     (r"比例|增长|增速|百分|%|占比|覆盖率|完成率|降低", ("%", "个百分点")),
     (r"企业|公司|家|药企", ("家",)),
     (r"全长|长度|多长|多远|公里|里程", ("公里", "米")),
     (r"专利", ("项", "件", "个")),
-    (r"人才|员工|人员|人数|工人|代表", ("人", "名")),
+    (r"员工|人员|人数|工人|代表|多少人|多少名", ("人", "名")),
     (r"设备", ("台",)),
     (r"项目|平台|个|研究院|工作站|中心|基地|园区", ("个", "项", "家", "所", "座")),
     (r"线|条", ("条",)),
@@ -169,10 +170,11 @@ class Answerer:
                 credit = max(credit, 0.7 * alternative)
         return credit
 
-    def _coverage(self, question: Question, text: str, context: str = "") -> float:
+    def _coverage(self, question: Question, text: str, context: str = "", own_first: bool = False) -> float:
+        """Share of the question's keyword weight found; ``own_first`` weighs what a follow-up inherited lightly."""
         total = found = 0.0
         for keyword in question.groups:
-            weight = self._weight(keyword)
+            weight = self._weight(keyword) * (0.5 if own_first and keyword.weight < 1.0 else 1.0)
             total += weight
             found += weight * self._credit(keyword, text, context)
         return found / total if total else 0.0
@@ -193,7 +195,7 @@ class Answerer:
             return [(m.start(), m.end(), "contact") for m in pattern.finditer(norm)]
         if kind == "number":
             if re.search("第几|排名|排第|rank", raw):
-                return [(m.start(), m.end(), "number") for m in _ORDINAL.finditer(norm)]
+                return [(m.start(), m.end(), "ordinal") for m in _ORDINAL.finditer(norm)]
             found = [(m.start(), m.end(), "number") for m in _NUMBER.finditer(norm)
                      if not _YEAR_ONLY.match(re.sub(rf"^({_PREFIX})", "", m.group(0)))
                      and not re.fullmatch(r"(?:19|20)\d{2}", m.group(0))]  # a year is not an amount
@@ -206,9 +208,12 @@ class Answerer:
             return [(m.start(), m.end(), "place")]
         if kind == "who":
             titles = _TITLE.findall(raw)
+            deputy = "副" in raw
             if titles and not any(t in norm for t in titles):
                 return []  # asked for the 局长, and this sentence names no 局长
-            found = [(m.start(1), m.end(1), "who") for m in _SPEAKER.finditer(norm) if self._is_name(m.group(1))]
+            # 常务副主任 李君涛 does not answer "who is the 主任"; a title asked for must be the speaker's own.
+            found = [(m.start(3), m.end(3), "who") for m in _SPEAKER.finditer(norm)
+                     if self._is_name(m.group(3)) and (not titles or m.group(2) in titles and bool(m.group(1)) == deputy)]
             if not found:
                 pos = 0
                 for pair in self._pos.lcut(norm):
@@ -227,8 +232,10 @@ class Answerer:
         if question.english:
             table, text, at = _UNIT_HINTS_EN, question.raw.lower(), [len(question.raw)]
         else:
-            table, text = _UNIT_HINTS, re.sub("石家庄|国家|专家|大家", lambda m: "_" * len(m.group(0)), normalize(question.raw))
-            at = [m.start() for m in re.finditer("多少|几|多大|多长|多高|多远", text)] or [len(text)]
+            asked = normalize(question.raw)  # a follow-up's own question word first ("同比增长了多少"), else the rewrite's
+            text = asked if re.search(_HOW_MUCH, asked) else question.text
+            text = re.sub("石家庄|国家|专家|大家", lambda m: "_" * len(m.group(0)), text)
+            table, at = _UNIT_HINTS, [m.start() for m in re.finditer(_HOW_MUCH, text)] or [len(text)]
         rows = []
         for pattern, units in table:
             distances = [min(abs(m.end() - a) for a in at) for m in re.finditer(pattern, text)]
@@ -251,7 +258,10 @@ class Answerer:
             c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
             if candidate[2] == "list":  # a list clause names the items, the clause before names what they are
                 c_start = max((s for s, e in clauses if e <= c_start), default=c_start)
-            return self._coverage(question, resolve_relative(norm[c_start:c_end], year))
+            clause = resolve_relative(norm[c_start:c_end], year)
+            # Words that stand together in the question and in the clause (营业收入同比增长) add to plain coverage.
+            together = sum(1 for p in question.phrases if p in clause) / len(question.phrases) if question.phrases else 0.0
+            return self._coverage(question, clause, own_first=True) + 0.2 * together
 
         def unit_rank(candidate) -> int:
             """0 for the unit nearest the question word, 1 for the next …; len(hints) for none of them."""
@@ -362,7 +372,7 @@ class Answerer:
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
-        conflict = self._conflict(question, readings) if question.kind in ("number", "date") else []
+        conflict = self._conflict(question, readings) if question.kind in ("number", "date", "who") else []
         cited = readings[:top_k]
         for reading in readings[top_k:]:
             if any(reading is c["reading"] for c in conflict):
@@ -382,7 +392,7 @@ class Answerer:
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different values for the same question from different articles, newest first."""
         best = readings[0]
-        if not best.span or best.span.kind not in ("number", "date"):
+        if not best.span or best.span.kind not in ("number", "ordinal", "date", "who"):
             return []
         by_doc: dict[str, Reading] = {}
         for reading in readings[:8]:
@@ -390,8 +400,8 @@ class Answerer:
                 continue
             if reading.clause_coverage < 0.7 * best.clause_coverage or reading.coverage < best.coverage - 0.12:
                 continue
-            if _unit_of(reading.value) != _unit_of(best.value):
-                continue
+            if best.span.kind != "who" and _unit_of(reading.value) != _unit_of(best.value):
+                continue  # 亩 against 亿元 is two facts, not one fact told two ways
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
@@ -420,6 +430,7 @@ class Answerer:
             start, end = clause_start, clause_end
         sentence = text[start:end].strip().strip("“”\"")
         year = int(reading.hit.chunk.date[:4]) if reading.hit.chunk.date[:4].isdigit() else None
-        if year:
-            sentence = re.sub("今年|去年|明年", lambda m: f"{m.group(0)}（{year + _RELATIVE_YEAR[m.group(0)]}年）", sentence)
+        if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean
+            sentence = re.sub(r"(今年|去年|明年)(\d{1,2}月(?:\d{1,2}日)?)?",
+                              lambda m: f"{m.group(0)}（{year + _RELATIVE_YEAR[m.group(1)]}年{m.group(2) or ''}）", sentence)
         return sentence.rstrip("，,；;：:") + ("" if sentence.endswith(("。", "！", "？", "…")) else "。")

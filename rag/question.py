@@ -99,6 +99,7 @@ class Question:
     years: list[int] = field(default_factory=list)
     english: bool = False
     rewritten: bool = False
+    phrases: list[str] = field(default_factory=list)  # adjacent word pairs of the question as asked (营业收入同比)
 
     @property
     def keywords(self) -> list[str]:
@@ -187,11 +188,14 @@ class QuestionReader:
             for word, flag in words:
                 if word not in seen:
                     seen.add(word)
-                    groups.append(self._group(word, flag, 1.0 if not base or word in own else 0.5))
+                    mine = not base or any(o in word or word in o for o in own)  # 生物医药 → 生物医药产业
+                    groups.append(self._group(word, flag, 1.0 if mine else 0.5))
             # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
             for (first, _), (second, _) in zip(words, words[1:]):
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
                     groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
+        own_words = [] if english else [w for w, _ in self._words(normalize(question))]
+        phrases = [a + b for a, b in zip(own_words, own_words[1:])]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
-                        years=years, english=english, rewritten=bool(base))
+                        years=years, english=english, rewritten=bool(base), phrases=phrases)
