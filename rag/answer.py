@@ -256,7 +256,8 @@ class Answerer:
 
         def clause_coverage(candidate) -> float:
             c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
-            if candidate[2] == "list":  # a list clause names the items, the clause before names what they are
+            bare = (c_end - c_start) - (candidate[1] - candidate[0]) < 4  # "…发送至:" | "sjz…@163.com"
+            if candidate[2] == "list" or bare:  # the clause before names what the items or the value are
                 c_start = max((s for s, e in clauses if e <= c_start), default=c_start)
             clause = resolve_relative(norm[c_start:c_end], year)
             # Words that stand together in the question and in the clause (营业收入同比增长) add to plain coverage.
