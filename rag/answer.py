@@ -399,7 +399,7 @@ class Answerer:
         for reading in readings[:8]:
             if not (reading.span and reading.anchored and reading.span.kind == best.span.kind):
                 continue
-            if reading.clause_coverage < 0.7 * best.clause_coverage or reading.coverage < best.coverage - 0.12:
+            if reading.clause_coverage < 0.6 * best.clause_coverage or reading.coverage < best.coverage - 0.2:
                 continue
             if best.span.kind != "who" and _unit_of(reading.value) != _unit_of(best.value):
                 continue  # 亩 against 亿元 is two facts, not one fact told two ways
