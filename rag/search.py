@@ -63,7 +63,11 @@ class Searcher:
         if not known:
             return []
         scores = self.index.bm25.get_scores(known)
-        top = np.argsort(-scores)[:n]
+        if len(scores) > n:  # partial selection: a full sort of a million scores costs more than the scoring
+            candidates = np.argpartition(-scores, n)[:n]
+            top = candidates[np.argsort(-scores[candidates])]
+        else:
+            top = np.argsort(-scores)
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
     def __call__(self, query: Query | str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
