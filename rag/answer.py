@@ -317,6 +317,20 @@ class Answerer:
             text += " " + normalize(resolve_relative(previous.text, year))
         return all(any(w in text for w in k.words) for k in anchors)
 
+    def _focus_absent(self, question: Question, reading: Reading) -> bool:
+        """The attribute asked for (年产能, 地区生产总值) is a word the corpus never uses, and neither it,
+        a synonym, nor any part of it appears in the answering sentence: the passage answers something else."""
+        if reading.span is None:
+            return False
+        text = normalize(reading.hit.chunk.text[reading.sentence[0]:reading.sentence[1]])
+        for focus in question.focus:
+            if len(focus) < 3 or focus in self.idf:  # two-character words are too often just paraphrase
+                continue
+            keyword = next((k for k in question.groups if k.word == focus), None)
+            if not any(word in text for word in (keyword.words[1:] if keyword else [])):
+                return True
+        return False
+
     def read(self, question: Question, hit: Hit) -> Reading:
         chunk = hit.chunk
         year = int(chunk.date[:4]) if chunk.date[:4].isdigit() else None
@@ -369,7 +383,7 @@ class Answerer:
         confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
         naming = question.kind == "what" and re.search(_NAMING, normalize(question.raw))
         typed_required = question.kind in ("number", "date", "who") or bool(naming)
-        if (confidence < self.min_confidence or not best.anchored
+        if (confidence < self.min_confidence or not best.anchored or self._focus_absent(question, best)
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 

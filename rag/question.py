@@ -14,7 +14,7 @@ from .tokenizing import Tokenizer, normalize
 _KINDS_ZH = [
     ("date", r"哪一?年|何时|什么时[候间]|几月|哪天|哪一天|日期|时间|截止|何年"),
     ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|比例|占比|百分|增速|增长了?多|金额|规模|面积|第几|排名|排第"),
-    ("who", r"谁|哪位|什么人|哪个人|姓名|名字|负责人是"),
+    ("who", r"谁|哪位|什么人|哪个人|姓名|负责人是"),
     ("list", r"哪些|哪几|包括什么|有什么"),
     ("where", r"哪里|在哪|什么地方|何地|地址|何处|哪个地方"),
     ("what", r"什么|哪个|哪家|哪一|何种|哪种|名称"),
@@ -34,6 +34,7 @@ QUESTION_WORDS = set(
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
@@ -100,6 +101,7 @@ class Question:
     english: bool = False
     rewritten: bool = False
     phrases: list[str] = field(default_factory=list)  # adjacent word pairs of the question as asked (营业收入同比)
+    focus: list[str] = field(default_factory=list)  # the attribute asked for: the word before 多少/什么
 
     @property
     def keywords(self) -> list[str]:
@@ -133,6 +135,15 @@ class QuestionReader:
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = flag in _TYPED_FLAGS or bool(_YEAR.fullmatch(word)) or (flag == "m" and bool(_COUNT.fullmatch(word)))
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
+
+    def _focus(self, text: str) -> list[str]:
+        """The word before the question word, skipping 是/的/了 (…的建筑面积是多少 → 建筑面积)."""
+        tagged = [w for w, _ in self._tagged(text)]
+        for i, word in enumerate(tagged):
+            if _ASKING.fullmatch(word):
+                before = [w for w in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
+                return before[-1:]
+        return []
 
     def _words(self, text: str) -> list[tuple[str, str]]:
         """Content words of a question with their part-of-speech flags."""
@@ -196,6 +207,7 @@ class QuestionReader:
                     groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
         own_words = [] if english else [w for w, _ in self._words(normalize(question))]
+        focus = [] if english else self._focus(normalize(question))
         phrases = [a + b for a, b in zip(own_words, own_words[1:])]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
-                        years=years, english=english, rewritten=bool(base), phrases=phrases)
+                        years=years, english=english, rewritten=bool(base), phrases=phrases, focus=focus)
