@@ -22,7 +22,9 @@ STOPWORDS = set(
     "a an the of in on at to for by with from and or is are was were be been being do does did what which who whom "
     "whose when where why how much many much is it its this that these those there their they he she his her as "
     "about into than then so such will would can could should may might has have had per year years what's s "
-    "did does according article mention mentioned say says said tell me please".split()
+    "did does according article mention mentioned say says said tell me please "
+    # words that say what kind of answer is wanted, not what it is about
+    "date day time number amount name held take took place happen happened list".split()
 )
 MAX_PER_TERM = 4
 
@@ -105,9 +107,12 @@ class EnglishExpander:
                 if re.search(rf"\b{re.escape(term)}\b", text):
                     groups.append(self.glossary[term])
                     text = re.sub(rf"\b{re.escape(term)}\b", " ", text)
-        for ordinal in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text):
-            numeral = chinese_numeral(int(ordinal))
+        ordinals = [chinese_numeral(int(n)) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text)]
+        for numeral in ordinals:
             groups.append([f"{numeral}次", f"{numeral}届", f"第{numeral}"])
+        if len(ordinals) == 2:  # "7th plenary session of the 11th committee" → 十一届七次
+            first, second = ordinals
+            groups.append([f"{second}届{first}次", f"{first}届{second}次"])
         text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
         for token in _WORD.findall(text):
             if token[0].isdigit():

@@ -145,6 +145,11 @@ class QuestionReader:
                 return before[-1:]
         return []
 
+    def _named(self, words: list[str]) -> bool:
+        """All of an English term's Chinese renderings are names (places, organisations) in the dictionary."""
+        tags = self._pos.word_tag_tab
+        return all(tags.get(w, "") in _TYPED_FLAGS and tags.get(w) != "nz" for w in words)
+
     def _words(self, text: str) -> list[tuple[str, str]]:
         """Content words of a question with their part-of-speech flags."""
         return [(w, f) for w, f in self._tagged(text)
@@ -189,7 +194,10 @@ class QuestionReader:
         if kind == "sentence" and base:
             kind = answer_kind(text, False)
         if english and self.expander is not None:
-            groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:]), anchor=bool(_YEAR.fullmatch(words[0])))
+            # A year, a named place or organisation (Luquan → 鹿泉区, high-tech zone → 高新区), or a
+            # session number (十一届七次) must be in the answering passage, as in a Chinese question.
+            groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:]),
+                              anchor=bool(_YEAR.fullmatch(words[0])) or self._named(words) or bool(re.search("届.+次", words[0])))
                       for words in self.expander(question)]
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
