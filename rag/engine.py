@@ -88,6 +88,10 @@ class Engine:
             answerer=Answerer(self.tokenizer, index.idf(), previous=_previous_paragraph(index)),
         )
 
+    def warm_up(self) -> None:
+        """Answer one question so the first user does not pay for lazy loading (jieba's tagger, torch kernels)."""
+        self.ask("鹿泉区2024年电子信息产业目标是多少")
+
     @property
     def index(self) -> Index:
         return self._state.index

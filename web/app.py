@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             app.state.engine = Engine(settings)
+        await asyncio.to_thread(app.state.engine.warm_up)
         watcher = asyncio.create_task(_watch_index(app))
         yield
         watcher.cancel()
