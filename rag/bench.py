@@ -578,18 +578,18 @@ class _Contention:
         self.psutil = _optional("psutil", "psutil")
         self.start = self._sample()
 
-    def _sample(self) -> tuple[float, float, float]:
+    def _sample(self) -> tuple[float, float, float, float]:
         times, own = self.psutil.cpu_times(), self.psutil.Process().cpu_times()
-        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
-        return time.perf_counter(), busy, own.user + own.system
+        busy = times.user + times.nice + times.system + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
+        return time.perf_counter(), busy, own.user + own.system, getattr(times, "steal", 0.0)
 
     def report(self) -> dict:
-        (t0, busy0, own0), (t1, busy1, own1) = self.start, self._sample()
+        (t0, busy0, own0, steal0), (t1, busy1, own1, steal1) = self.start, self._sample()
         others = max(0.0, (busy1 - busy0) - (own1 - own0))
         available = (t1 - t0) * (os.cpu_count() or 1)
         return {"other_processes_cpu_s": round(others, 1), "available_cpu_s": round(available, 1),
                 "other_processes_share": round(others / available, 3) if available else None,
-                "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+                "steal_cpu_s": round(steal1 - steal0, 1), "load_average_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def _headlines(results: dict, threads: int) -> list[str]:
@@ -624,6 +624,20 @@ def _headlines(results: dict, threads: int) -> list[str]:
     return [f"- {line}" for line in lines]
 
 
+def _git() -> str:
+    """The commit measured, and how many files differ from it: a report must say what code it describes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, check=True).stdout
+
+    try:
+        changed = len(git("status", "--porcelain").splitlines())
+        return git("rev-parse", "--short", "HEAD").strip() + (f" + {changed} changed files" if changed else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def _machine(settings) -> dict:
     import bm25s
     import faiss
@@ -642,6 +656,7 @@ def _machine(settings) -> dict:
         "torch threads at start (Embedder sets RAG_THREADS)": torch.get_num_threads(), "faiss OpenMP threads": faiss.omp_get_max_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
         "load average at start (1/5/15 min)": [round(x, 2) for x in os.getloadavg()],
+        "code (git)": _git(),
     }
 
 
@@ -703,7 +718,8 @@ def bench(
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
              "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),
              f"Other processes used {others['other_processes_cpu_s']} of the {others['available_cpu_s']} CPU-seconds "
-             f"available during the run ({others['other_processes_share']:.0%}); load average at the end "
+             f"available during the run ({others['other_processes_share']:.0%}), the hypervisor took {others['steal_cpu_s']} "
+             f"(steal); load average at the end "
              f"{others['load_average_end']}. Compare ratios taken in this run rather than absolute times across runs."]
     for name in SECTIONS:
         if name in texts:

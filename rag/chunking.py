@@ -29,6 +29,7 @@ _BYLINE = re.compile(r"^(□|(\S{0,8}日报)?(首席)?记者\s|[(（]记者)")
 _ENDS_SENTENCE = re.compile(r"([。！？!?…；;：:]|——)[”’」』)）\"]*$")
 _OPENS_NEW = re.compile(r"^[“「『\"《【(（]")
 _HEADLINE_SPACE = re.compile(r"^[^，,。]{2,40}[\u4e00-\u9fff”]\s+[\u4e00-\u9fff“][^，,。]{1,40}$")
+_REFERS_BACK = re.compile(r"^[“\"]?(这|该|此|其)")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])[”’」』]*")
 
 
@@ -140,6 +141,9 @@ class Chunker:
                 text = "".join(document.text[s:e] for s, e in spans)
                 heading = para["heading"]
                 context = document.title if not heading or heading in document.title else f"{document.title}\n{heading}"
+                previous = next((c for c in reversed(chunks) if c.kind == "body"), None)
+                if previous and _REFERS_BACK.match(text):  # "这个总面积达2.6万亩的产业园": what 这个 refers to
+                    context += "\n" + _last_sentence(previous.text)
                 chunks.append(Chunk(
                     doc_id=document.doc_id, paragraph=len(chunks) + 1, text=text, spans=spans,
                     heading=heading, kind=para["kind"], title=document.title, date=document.date,
@@ -158,14 +162,18 @@ class Chunker:
             if len(block.text) > SHORT_HEADING:
                 continue
             following = next((b for b in blocks[i + 1:] if b.kind == "body"), None)
-            if following is None or not self._is_fragment(block.text, following.text):
+            closing = following is None or (following is blocks[-1] and len(following.text) <= SHORT_HEADING
+                                            and not _ENDS_SENTENCE.search(following.text))
+            if closing:
+                continue  # the lines closing a notice (石家庄市人民政府办公室 / 2021年12月21日) are its text
+            if not self._is_fragment(block.text, following.text):
                 block.kind = "heading"
 
     def _is_fragment(self, text: str, following: str) -> bool:
         if len(text) > SHORT_HEADING:
             return True
         clauses = re.split(r"[，,、]", text)
-        if len(clauses) > 1 and len(clauses[-1]) <= 4:
+        if len(clauses) > 1 and len(clauses[-1]) <= 6:  # "…的党，是我们开创" breaks off; a headline clause runs longer
             return True
         return self._word_crosses(text, following)
 
@@ -250,6 +258,11 @@ class Chunker:
         if current:
             pieces.append(current)
         return [[(s, e) for s, e in piece if e > s] for piece in pieces if any(e > s for s, e in piece)]
+
+
+def _last_sentence(text: str, limit: int = 80) -> str:
+    sentences = [s for s in re.split(r"(?<=[。！？!?；;])", text) if s.strip()]
+    return (sentences[-1] if sentences else text)[-limit:]
 
 
 def _drop_duplicates(paragraphs: list[dict]) -> list[dict]:
