@@ -16,7 +16,6 @@ import platform
 import resource
 import shutil
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from functools import cached_property
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from .serving import LiveServer
 
 SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load")
 SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
@@ -100,39 +101,6 @@ def _ratio(a: float, b: float) -> str:
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
-
-
-class LiveServer:
-    """uvicorn serving an app in a background thread on a free 127.0.0.1 port (loopback only)."""
-
-    def __init__(self, app) -> None:
-        import socket
-
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "LiveServer":
-        import httpx
-
-        self.thread.start()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("bench server did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class Run:
@@ -504,7 +472,7 @@ def bench_scale(run: Run, sizes: tuple[int, ...]) -> tuple[dict, str]:
           + f"\n\nBM25: bm25s (k1 1.2, b 0.75) over {TOKENS_PER_PARAGRAPH} tokens per paragraph sampled from the real "
           f"corpus's token frequencies ({len(vocab):,}-word vocabulary, so posting lists are denser than a real "
           "corpus of that size would give), queried with the gold questions' jieba tokens through the product's "
-          "`Searcher.keyword` (all scores, then a full sort, top 50). Size = the score matrix.\n\n"
+          "`Searcher.keyword` (every paragraph scored, then the top 50 selected). Size = the score matrix.\n\n"
           + _table(["paragraphs", "build s", "MiB", "p50/p95 ms", "BM25/HNSW p50", "peak RSS MiB"], bm25_rows))
     return data, md
 

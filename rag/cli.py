@@ -28,7 +28,7 @@ def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild eve
 
     Example: rag model build
     """
-    from .model import ModelError, build_model, ensure_model, MODEL_NAME
+    from .model import MODEL_NAME, ModelError, build_model, ensure_model
 
     settings = get_settings()
     try:
@@ -123,6 +123,7 @@ def serve(
         index(settings.corpus_dir, settings.index_dir, quiet=False)
     try:
         from web.app import create_app
+
         from .engine import Engine
 
         engine = Engine(settings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .answer import Answer, Answerer, value_key
 from .config import Settings, get_settings
