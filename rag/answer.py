@@ -13,11 +13,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 from jieba import posseg
 
-from .chunking import Chunk
 from .question import Keyword, Question
 from .search import Hit
 from .tokenizing import Tokenizer, normalize, normalize_with_map
@@ -48,7 +46,6 @@ _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话"
 ANCHOR_SHARE = 0.08
 _HOW_MUCH = "多少|几|多大|多长|多高|多远"
 _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
-_DEMONSTRATIVE = re.compile(r"^[“\"]?(这|该|此|其|他们|他|她|它)")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
@@ -142,7 +139,6 @@ class Answerer:
         idf: dict[str, float],
         min_confidence: float = 0.2,
         depth: int = 10,
-        previous: Callable[[Chunk], Chunk | None] | None = None,
     ) -> None:
         self.idf = idf
         self.default_idf = max(idf.values(), default=5.0)
@@ -150,7 +146,6 @@ class Answerer:
         self.anchor_idf = math.log(1 + 1 / ANCHOR_SHARE)
         self.min_confidence = min_confidence
         self.depth = depth
-        self.previous = previous or (lambda chunk: None)
         self._pos = posseg.POSTokenizer(tokenizer._jieba)
 
     # Step 1: keyword coverage (IDF-weighted; synonyms and sub-words earn partial credit).
@@ -305,16 +300,11 @@ class Answerer:
                 best, best_cov = Span(s, window_end, text[s:window_end], "clause"), cov
         return best, best_cov
 
-    def _anchored(self, question: Question, chunk: Chunk, whole: str, context: str, year: int | None) -> bool:
-        """Every distinctive name the question gives is in the passage, its headings, or — when the passage
-        opens with 这/该/其 — the paragraph before it (这个总面积达2.6万亩的产业园 → 鹿泉区…产业园)."""
+    def _anchored(self, question: Question, whole: str, context: str) -> bool:
+        """Every distinctive name the question gives is in the passage or its context (title, headings,
+        and for a passage opening with 这/该/其 the sentence it refers to)."""
         anchors = [k for k in question.groups if k.anchor and self.idf.get(k.word, self.default_idf) >= self.anchor_idf]
-        if not anchors:
-            return True
         text = whole + " " + context
-        previous = self.previous(chunk) if _DEMONSTRATIVE.match(chunk.text) else None
-        if previous is not None:
-            text += " " + normalize(resolve_relative(previous.text, year))
         return all(any(w in text for w in k.words) for k in anchors)
 
     def _focus_absent(self, question: Question, reading: Reading) -> bool:
@@ -337,7 +327,7 @@ class Answerer:
         context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
         whole = normalize(resolve_relative(chunk.text, year))
         passage_coverage = self._coverage(question, whole, context)
-        anchored = self._anchored(question, chunk, whole, context, year)
+        anchored = self._anchored(question, whole, context)
         best = Reading(hit, anchored=anchored)
         spans_by_sentence = []
         for start, end in sentences(chunk.text):

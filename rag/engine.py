@@ -84,7 +84,7 @@ class Engine:
             index=index,
             searcher=Searcher(index, self.embedder, self.tokenizer),
             reader=QuestionReader(self.tokenizer, expander),
-            answerer=Answerer(self.tokenizer, index.idf(), previous=_previous_paragraph(index)),
+            answerer=Answerer(self.tokenizer, index.idf()),
         )
 
     def warm_up(self) -> None:
@@ -124,12 +124,6 @@ class Engine:
             confidence=round(answer.confidence, 3),
             rewritten=parsed.text if parsed.rewritten else None,
         )
-
-
-def _previous_paragraph(index: Index):
-    """Lookup of the paragraph before a chunk in its article."""
-    by_position = {(c.doc_id, c.paragraph): c for c in index.chunks}
-    return lambda chunk: by_position.get((chunk.doc_id, chunk.paragraph - 1))
 
 
 def _citations(answer: Answer) -> list[Citation]:
