@@ -364,11 +364,16 @@ class Answerer:
         if not hits or not self._answerable_shape(question):
             return Answer(None, "not_found", [self.read(question, hit) for hit in hits[:top_k]])
         top_fused = hits[0].score
-        readings = [self.read(question, hit) for hit in hits[: max(self.depth, top_k)]]
-        for reading in readings:
-            retrieval = reading.hit.score / top_fused if top_fused else 0.0
-            reading.score = 0.7 * reading.score + 0.3 * retrieval - (0.3 if not reading.anchored else 0.0)
-        readings.sort(key=lambda r: -r.score)
+
+        def ranked(some: list[Hit]) -> list[Reading]:
+            readings = [self.read(question, hit) for hit in some]
+            for reading in readings:
+                retrieval = reading.hit.score / top_fused if top_fused else 0.0
+                reading.score = 0.7 * reading.score + 0.3 * retrieval - (0.3 if not reading.anchored else 0.0)
+            return sorted(readings, key=lambda r: -r.score)
+
+        depth = max(self.depth, top_k)
+        readings = ranked(hits[:depth])
         best = readings[0]
         confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
         naming = question.kind == "what" and re.search(_NAMING, normalize(question.raw))
@@ -377,11 +382,12 @@ class Answerer:
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
-        conflict = self._conflict(question, readings) if question.kind in ("number", "date", "who") else []
+        # A source that disagrees may rank lower (an older article words it differently): look deeper for it.
+        conflict = self._conflict(question, readings[:8] + ranked(hits[depth:2 * depth])) if question.kind in ("number", "date", "who") else []
         cited = readings[:top_k]
-        for reading in readings[top_k:]:
-            if any(reading is c["reading"] for c in conflict):
-                cited.append(reading)
+        missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
+        if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
+            cited = cited[:max(top_k - len(missing), len(conflict) - len(missing))] + missing
         if conflict:
             by_value: dict[str, list[dict]] = {}
             for c in conflict:  # newest first, so each value is listed at its newest date
@@ -400,7 +406,7 @@ class Answerer:
         if not best.span or best.span.kind not in ("number", "ordinal", "date", "who"):
             return []
         by_doc: dict[str, Reading] = {}
-        for reading in readings[:8]:
+        for reading in readings:
             if not (reading.span and reading.anchored and reading.span.kind == best.span.kind):
                 continue
             if reading.clause_coverage < 0.6 * best.clause_coverage or reading.coverage < best.coverage - 0.2:

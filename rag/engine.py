@@ -111,7 +111,7 @@ class Engine:
         question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from broken input
         state = self._state  # one consistent version for the whole request
         parsed = state.reader(question, history)
-        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)
+        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, 2 * state.answerer.depth), mode=mode)
         answer = state.answerer(parsed, hits, top_k=top_k)
         return Response(
             question=question,

@@ -59,11 +59,15 @@ def cites(text: str, answers: list[str], evidence: str) -> bool:
     return normalize(evidence) in norm and any(normalize(a) in norm for a in answers)
 
 
+def shown(citation: dict) -> str:
+    """What a citation card shows: its heading and its passage."""
+    return f"{citation.get('heading', '')}\n{citation['text']}"
+
+
 def first_hit(item: dict, citations: list[dict]) -> int | None:
     """1-based rank of the first citation that answers the item, if any."""
     for citation in citations:
-        shown = f"{citation.get('heading', '')}\n{citation['text']}"  # a citation card shows its heading too
-        if any(cites(shown, answers, evidence) for answers, evidence in _pairs(item)):
+        if any(cites(shown(citation), answers, evidence) for answers, evidence in _pairs(item)):
             return citation["rank"]
     return None
 
@@ -103,7 +107,7 @@ def judge(item: dict, response: dict, latency_ms: float) -> Outcome:
     norm_answer = normalize(answer or "")
     if item["kind"] == "conflict":
         answer_ok = all(normalize(a) in norm_answer for a in item["answers"])
-        covered = all(any(cites(c["text"], answers, ev) for c in citations[:5]) for answers, ev in _pairs(item))
+        covered = all(any(cites(shown(c), answers, ev) for c in citations[:5]) for answers, ev in _pairs(item))
     else:
         answer_ok = any(normalize(a) in norm_answer for a in item["answers"]) if item["answers"] else abstained
         covered = None
