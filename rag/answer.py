@@ -24,7 +24,7 @@ _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;…]*[”’」』)�
 _CLAUSE = re.compile(r"[^，,。；;！？!?：:]+")
 _CLAUSE_BREAK = re.compile(r"[，,。；;！？!?：:]")
 _PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
-_UNIT = r"(?:万亿|亿|万|千|百)?(?:余|多)?(?:亿元|万元|亿美元|万美元|美元|元|家|个百分点|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|年|岁|级|英寸)?"
+_UNIT = r"(?:余|多)?(?:万亿|亿|万|千|百)?(?:余|多)?(?:亿元|万元|亿美元|万美元|美元|元|家|个百分点|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|年|岁|级|英寸)?"
 _NUMBER = re.compile(rf"(?:{_PREFIX})?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|月|日|号|届)" + _UNIT + r"(?:以上|左右)?")
 _CN_COUNT = re.compile(r"(?:近|约)?[一二三四五六七八九十两百千]+(?:大|个|项|家|条|批|次|类)|\d+大")
 _ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+")
@@ -203,12 +203,14 @@ class Answerer:
             return [(m.start(), m.end(), "place")]
         if kind == "who":
             titles = _TITLE.findall(raw)
-            deputy = "副" in raw
+            asked = list(_TITLE.finditer(raw))  # the title next to 谁 decides: 县委副书记、县长是谁 → 县长
+            deputy = bool(asked) and raw[max(0, asked[-1].start() - 1):asked[-1].start()] == "副"
             if titles and not any(t in norm for t in titles):
                 return []  # asked for the 局长, and this sentence names no 局长
             # 常务副主任 李君涛 does not answer "who is the 主任"; a title asked for must be the speaker's own.
             found = [(m.start(3), m.end(3), "who") for m in _SPEAKER.finditer(norm)
-                     if self._is_name(m.group(3)) and (not titles or m.group(2) in titles and bool(m.group(1)) == deputy)]
+                     if self._is_name(m.group(3))
+                     and (not titles or m.group(2) == asked[-1].group(0) and bool(m.group(1)) == deputy)]
             if not found:
                 pos = 0
                 for pair in self._pos.lcut(norm):
@@ -260,18 +262,22 @@ class Answerer:
             return self._coverage(question, clause, own_first=True) + 0.2 * together
 
         def unit_rank(candidate) -> int:
-            """0 for the unit nearest the question word, 1 for the next …; len(hints) for none of them."""
+            """0 for the unit nearest the question word, 1 for the next …; len(hints) for a bare number
+            (1100多万 石家庄人民: the unit may stand apart); len(hints) + 1 for another unit."""
             value = norm[candidate[0]:candidate[1]]
             if not hints or candidate[2] != "number":
                 return 0
-            return next((i for i, units in enumerate(hints) if any(u in value for u in units)), len(hints))
+            matched = next((i for i, units in enumerate(hints) if any(u in value for u in units)), None)
+            if matched is not None:
+                return matched
+            return len(hints) if re.search(r"[余多万亿千百]$", value) else len(hints) + 1
 
         def rank(candidate) -> tuple:
             return (candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate), 3), -candidate[0] / 1000)
 
         best = max(candidates, key=rank)
-        if hints and unit_rank(best) == len(hints):
-            return None, 0.0  # the question wants 亩 or 亿元, and this sentence has no such number
+        if hints and unit_rank(best) > len(hints):
+            return None, 0.0  # the question wants 亩 or 亿元, and this sentence has only other units
         s, e = origin[best[0]] + start, origin[best[1] - 1] + 1 + start
         return Span(s, e, text[s:e], best[2]), clause_coverage(best)
 

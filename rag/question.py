@@ -37,6 +37,7 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
+_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
@@ -131,7 +132,8 @@ class QuestionReader:
         """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
         synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
-        anchor = flag in _TYPED_FLAGS or bool(_YEAR.fullmatch(word)) or (flag == "m" and bool(_COUNT.fullmatch(word)))
+        anchor = (flag in _TYPED_FLAGS and word not in _GENERIC_PLACES) or bool(_YEAR.fullmatch(word)) \
+            or (flag == "m" and bool(_COUNT.fullmatch(word)))
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
 
     def _focus(self, text: str) -> list[str]:
