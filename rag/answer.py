@@ -422,8 +422,13 @@ class Answerer:
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
-        if len({value_key(r.value) for r in by_doc.values()}) < 2:
+        values = {value_key(r.value) for r in by_doc.values()}
+        if len(values) < 2:
             return []
+        for reading in readings:  # other articles stating one of these values date it too (2.8万亩: 2024-09 as well)
+            doc = reading.hit.chunk.doc_id
+            if doc not in by_doc and reading.span and reading.anchored and value_key(reading.value) in values:
+                by_doc[doc] = reading
         chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
         return [
             {"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
