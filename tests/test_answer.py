@@ -79,3 +79,21 @@ def test_english_and_traditional_questions_find_the_same_passage(engine):
 def test_numbers_match_across_width_and_grouping(engine):
     response = engine.ask("鹿泉区２０２４年电子信息产业目标是不是突破１，１００亿元")
     assert any("1100亿元" in c.text for c in response.citations[:3])
+
+
+def test_each_conflicting_value_is_dated_by_its_newest_article(engine):
+    response = engine.ask("石家庄国际生物医药园占地多少亩")
+    assert response.status == "conflict"
+    dates = {}
+    for entry in response.conflict:
+        dates.setdefault(entry["value"], []).append(entry["date"])
+    assert max(dates["2.8万亩"]) > max(dates["2.4万亩"])
+    assert max(dates["2.8万亩"]).startswith("2024")
+    assert response.conflict[0]["value"] == "2.8万亩"
+
+
+def test_office_holders_that_changed_are_reported_as_a_conflict(engine):
+    response = engine.ask("石家庄高新区管委会主任是谁")
+    assert response.status == "conflict"
+    assert [c["value"] for c in response.conflict] == ["赵路新", "李瑞峰"]  # 2023 before 2021
+    assert {c.doc_id for c in response.citations} >= {c["doc_id"] for c in response.conflict}
