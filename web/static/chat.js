@@ -100,12 +100,22 @@
   function conflictBlock(data) {
     const byPlace = new Map(data.citations.map((c) => [`${c.doc_id}#${c.paragraph}`, c.highlight]));
     const grid = el("ul", { class: "values", "aria-label": "不同来源的数值，从新到旧" });
-    data.conflict.forEach((item, i) => {
-      const href = articleHref(item.doc_id, item.paragraph, byPlace.get(`${item.doc_id}#${item.paragraph}`));
+    // One card per value; the articles giving it listed under it, newest first (entries arrive newest first).
+    const byValue = new Map();
+    data.conflict.forEach((item) => {
+      if (!byValue.has(item.value)) byValue.set(item.value, []);
+      byValue.get(item.value).push(item);
+    });
+    [...byValue.entries()].forEach(([value, items], i) => {
+      const sources = items.map((item) => {
+        const href = articleHref(item.doc_id, item.paragraph, byPlace.get(`${item.doc_id}#${item.paragraph}`));
+        return el("li", {},
+          el("p", { class: "value-date" }, el("time", {}, item.date)),
+          el("p", { class: "value-source" }, el("a", { href }, item.title), ` 第 ${item.paragraph} 段`));
+      });
       grid.append(el("li", { class: i === 0 ? "value newest" : "value" },
-        el("p", { class: "value-text" }, el("mark", {}, item.value), i === 0 ? el("span", { class: "badge" }, "最新") : null),
-        el("p", { class: "value-date" }, el("time", {}, item.date)),
-        el("p", { class: "value-source" }, el("a", { href }, item.title), ` 第 ${item.paragraph} 段`)));
+        el("p", { class: "value-text" }, el("mark", {}, value), i === 0 ? el("span", { class: "badge" }, "最新") : null),
+        el("ul", { class: "value-sources" }, ...sources)));
     });
     return [
       el("p", { class: "verdict" }, "各来源说法不一：不同文章给出了不同的数值，按日期从新到旧列出。",
