@@ -1,4 +1,8 @@
-"""The ``rag`` command: build the model and index, ask, serve, evaluate, benchmark."""
+"""The ``rag`` command: build the model and index, ask, serve, evaluate, benchmark.
+
+The command line is where the product is assembled, so ``serve`` and ``bench`` start the web app;
+nothing else in ``rag`` imports ``web``.
+"""
 
 from __future__ import annotations
 
