@@ -13,11 +13,11 @@ from .tokenizing import Tokenizer, normalize
 # Step 1: the kind of answer asked for, by the question word.
 _KINDS_ZH = [
     ("date", r"哪一?年|何时|什么时[候间]|几月|哪天|哪一天|日期|时间|截止|何年"),
+    ("list", r"哪些|哪几|包括什么|有什么"),  # before number: 哪几条 asks for the items, not a count
     ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|比例|占比|百分|增速|增长了?多|金额|规模|面积|第几|排名|排第"),
     ("who", r"谁|哪位|什么人|哪个人|姓名|负责人是"),
-    ("list", r"哪些|哪几|包括什么|有什么"),
     ("where", r"哪里|在哪|什么地方|何地|地址|何处|哪个地方"),
-    ("what", r"什么|哪个|哪家|哪一|何种|哪种|名称"),
+    ("what", r"什么|哪个|哪家|哪一|何种|哪种|哪[份项款条所座类]|名称"),
 ]
 _KINDS_EN = [
     ("date", r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bdeadline\b"),
