@@ -59,7 +59,7 @@ _UNIT_HINTS = [
     (r"专利", ("项", "件", "个")),
     (r"员工|人员|人数|工人|代表|多少人|多少名", ("人", "名")),
     (r"设备", ("台",)),
-    (r"项目|平台|个|研究院|工作站|中心|基地|园区", ("个", "项", "家", "所", "座")),
+    (r"项目|平台|个|研究院|工作站|中心|基地|园区|方向|集群", ("个", "项", "家", "所", "座", "大")),
     (r"线|条", ("条",)),
 ]
 _UNIT_HINTS_EN = [
@@ -419,6 +419,8 @@ class Answerer:
                 continue
             if best.span.kind != "who" and _unit_of(reading.value) != _unit_of(best.value):
                 continue  # 亩 against 亿元 is two facts, not one fact told two ways
+            if not self._same_fact(question, best, reading):
+                continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
@@ -435,6 +437,24 @@ class Answerer:
              "paragraph": r.hit.chunk.paragraph, "reading": r}
             for r in chosen
         ]
+
+    @staticmethod
+    def _same_fact(question: Question, best: Reading, other: Reading) -> bool:
+        """Could two values be one fact reported differently, rather than two facts?
+
+        Reports revise a figure (1000 → 1100亿元, 243 → 近300家) but do not multiply it; a figure
+        dated to another year than the question's is another year's fact; and a name under another
+        title (区长李争, 主任赵路新) holds another office."""
+        if best.span.kind == "who":
+            title = lambda r: r.hit.chunk.text[max(0, r.span.start - 2):r.span.start]  # noqa: E731
+            return title(best) == title(other)
+        if question.years:
+            year = int(other.hit.chunk.date[:4]) if other.hit.chunk.date[:4].isdigit() else None
+            said = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(other.hit.chunk.text[other.sentence[0]:other.sentence[1]], year))}
+            if said and not said & set(question.years):
+                return False
+        numbers = [float(m.group(0)) for m in (re.search(r"\d+(?:\.\d+)?", value_key(r.value)) for r in (best, other)) if m]
+        return len(numbers) < 2 or max(numbers) <= 1.5 * min(numbers)
 
     @staticmethod
     def _sentence(reading: Reading) -> str:

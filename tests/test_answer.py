@@ -97,3 +97,14 @@ def test_office_holders_that_changed_are_reported_as_a_conflict(engine):
     assert response.status == "conflict"
     assert [c["value"] for c in response.conflict] == ["赵路新", "李瑞峰"]  # 2023 before 2021
     assert {c.doc_id for c in response.citations} >= {c["doc_id"] for c in response.conflict}
+
+
+@pytest.mark.parametrize("question,value", [
+    ("2023年石家庄新一代电子信息产业营业收入是多少", "1174亿元"),  # not Luquan's 766.02亿元 for Jan–Nov
+    ("2023年石家庄生物医药产业营业收入是多少", "1078.6亿元"),  # not 2022's 855亿元
+    ("Who is the head (district mayor) of Luquan District?", "李争"),  # not the 主任 of another zone
+])
+def test_different_facts_are_not_reported_as_a_conflict(engine, question, value):
+    response = engine.ask(question)
+    assert response.status == "answered", response.answer
+    assert value in response.value
