@@ -415,8 +415,10 @@ class Answerer:
         for reading in readings:
             if not (reading.span and reading.anchored and reading.span.kind == best.span.kind):
                 continue
-            if reading.clause_coverage < 0.6 * best.clause_coverage or reading.coverage < best.coverage - 0.2:
+            if reading.coverage < best.coverage - 0.2:
                 continue
+            if reading.clause_coverage < 0.6 * best.clause_coverage and reading.coverage < best.coverage:
+                continue  # a weaker clause is fine when the passage as a whole matches at least as well
             if best.span.kind != "who" and _unit_of(reading.value) != _unit_of(best.value):
                 continue  # 亩 against 亿元 is two facts, not one fact told two ways
             if not self._same_fact(question, best, reading):
