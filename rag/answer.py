@@ -301,7 +301,8 @@ class Answerer:
         clauses = [(m.start() + start, m.end() + start) for m in _CLAUSE.finditer(text[start:end])]
         for i, (s, e) in enumerate(clauses):
             window_end = clauses[i + 1][1] if i + 1 < len(clauses) and e - s < 14 else e
-            cov = self._coverage(question, normalize(resolve_relative(text[s:window_end], year)))
+            clause = normalize(resolve_relative(text[s:window_end], year))
+            cov = self._coverage(question, clause) + (0.3 if question.asked and question.asked in clause else 0.0)
             if cov > best_cov:
                 best, best_cov = Span(s, window_end, text[s:window_end], "clause"), cov
         return best, best_cov

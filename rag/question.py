@@ -35,6 +35,7 @@ QUESTION_WORDS = set(
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
+_WHICH = re.compile(r"哪一?[个份项款条所座类家种](\w{2})")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 _GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际".split())
@@ -69,6 +70,9 @@ SYNONYMS = {
     "国外": ("海外", "国际"),
     "海外": ("国际", "国外"),
     "仪器": ("设备",),
+    "北京": ("京津", "京"),  # news abbreviates: 京津 = 北京、天津
+    "天津": ("京津", "津"),
+    "河北": ("冀",),
 }
 
 
@@ -101,6 +105,7 @@ class Question:
     rewritten: bool = False
     phrases: list[str] = field(default_factory=list)  # adjacent word pairs of the question as asked (营业收入同比)
     focus: list[str] = field(default_factory=list)  # the attribute asked for: the word before 多少/什么
+    asked: str = ""  # the thing a 哪份/哪家 question asks for (哪份名单 → 名单)
 
     @property
     def keywords(self) -> list[str]:
@@ -218,4 +223,5 @@ class QuestionReader:
         focus = [] if english else self._focus(normalize(question))
         phrases = [a + b for a, b in zip(own_words, own_words[1:])]
         return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
-                        years=years, english=english, rewritten=bool(base), phrases=phrases, focus=focus)
+                        years=years, english=english, rewritten=bool(base), phrases=phrases, focus=focus,
+                        asked=(m.group(1) if (m := _WHICH.search(normalize(question))) else ""))
