@@ -14,10 +14,11 @@ from .tokenizing import Tokenizer, normalize
 _KINDS_ZH = [
     ("date", r"哪一?年|何时|什么时[候间]|几月|哪天|哪一天|日期|时间|截止|何年"),
     ("list", r"哪些|哪几|包括什么|有什么"),  # before number: 哪几条 asks for the items, not a count
-    ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|多快|比例|占比|百分|增速|增长了?多|金额|规模|面积|第几|排名|排第"),
+    ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|多快|第几|排名|排第"),
     ("who", r"谁|哪位|什么人|哪个人|姓名|负责人是"),
     ("where", r"哪里|在哪|什么地方|何地|地址|何处|哪个地方"),
     ("what", r"什么|哪个|哪家|哪一|何种|哪种|哪[份项款条所座类]|名称"),
+    ("number", r"比例|占比|百分|增速|增长了?多|金额|规模|面积"),  # an attribute alone: "…的增速？"
 ]
 _KINDS_EN = [
     ("date", r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bdeadline\b"),
@@ -38,7 +39,7 @@ _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|
 _WHICH = re.compile(r"哪一?[个份项款条所座类家种](\w{2})")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
-_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际".split())
+_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
