@@ -331,7 +331,7 @@ class Answerer:
 
     def read(self, question: Question, hit: Hit) -> Reading:
         chunk = hit.chunk
-        year = int(chunk.date[:4]) if chunk.date[:4].isdigit() else None
+        year = chunk.year
         context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
         whole = normalize(resolve_relative(chunk.text, year))
         passage_coverage = self._coverage(question, whole, context)
@@ -454,7 +454,7 @@ class Answerer:
             title = lambda r: r.hit.chunk.text[max(0, r.span.start - 2):r.span.start]  # noqa: E731
             return title(best) == title(other)
         if question.years:
-            year = int(other.hit.chunk.date[:4]) if other.hit.chunk.date[:4].isdigit() else None
+            year = other.hit.chunk.year
             said = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(other.hit.chunk.text[other.sentence[0]:other.sentence[1]], year))}
             if said and not said & set(question.years):
                 return False
@@ -476,7 +476,7 @@ class Answerer:
                 clause_start = earlier[-1] if earlier else start
             start, end = clause_start, clause_end
         sentence = text[start:end].strip().strip("“”\"")
-        year = int(reading.hit.chunk.date[:4]) if reading.hit.chunk.date[:4].isdigit() else None
+        year = reading.hit.chunk.year
         if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean
             sentence = re.sub(r"(今年|去年|明年)(\d{1,2}月(?:\d{1,2}日)?)?",
                               lambda m: f"{m.group(0)}（{year + _RELATIVE_YEAR[m.group(1)]}年{m.group(2) or ''}）", sentence)

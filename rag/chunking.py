@@ -61,6 +61,11 @@ class Chunk:
         return f"{self.doc_id}#{self.paragraph}"
 
     @property
+    def year(self) -> int | None:
+        """The article's year: what 今年/去年 in the passage are relative to."""
+        return int(self.date[:4]) if self.date[:4].isdigit() else None
+
+    @property
     def start(self) -> int:
         return self.spans[0][0]
 

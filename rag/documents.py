@@ -30,10 +30,6 @@ class Document:
     meta: dict = field(default_factory=dict)
 
     @property
-    def year(self) -> int | None:
-        return int(self.date[:4]) if self.date[:4].isdigit() else None
-
-    @property
     def fingerprint(self) -> str:
         head = f"{self.title}\n{self.date}\n{self.source}\n"
         return hashlib.sha256((head + self.text).encode("utf-8")).hexdigest()
