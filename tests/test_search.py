@@ -71,3 +71,20 @@ def test_hits_say_which_retriever_found_them(searcher):
 def test_unknown_mode_is_refused(searcher):
     with pytest.raises(ValueError, match="hybrid, dense, bm25"):
         searcher("问题", mode="magic")
+
+
+def test_keyword_first_place_survives_a_dense_miss(searcher):
+    # The dense model does not list this paragraph in its top 50; BM25 ranks it first. Fusion by rank
+    # buried it at 19th; fusion by score, with its exact dense score, keeps it in the top 5.
+    question, needle = "2023年前三季度，石家庄经济增速在全国42个主要城市中处于什么位置？", "第一方阵"
+    query = Query(question, searcher.tokenizer(question))
+    assert needle not in " ".join(searcher.index.chunks[row].text for row, _ in searcher.dense(question))
+    assert needle in searcher.index.chunks[searcher.keyword(query.keywords)[0][0]].text
+    hits = searcher(query, k=5)
+    hit = next(h for h in hits if needle in h.chunk.text)
+    assert hit.found_by == ["bm25"] and hit.dense_score > 0.5
+
+
+def test_fused_scores_lie_between_zero_and_one(searcher):
+    hits = searcher("鹿泉区2024年电子信息产业目标是多少", k=50)
+    assert all(0.0 <= h.score <= 1.0 for h in hits) and hits[0].score > 0.5
