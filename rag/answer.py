@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from jieba import posseg
 
+from .chunking import Chunk
 from .question import Keyword, Question
 from .search import Hit
 from .tokenizing import Tokenizer, normalize, normalize_with_map
@@ -44,8 +45,13 @@ _SPEAKER = re.compile(
 _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话",), "phone": ("电话",), "telephone": ("电话",),
                   "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
 ANCHOR_SHARE = 0.08
+NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
 _HOW_MUCH = "多少|几|多大|多长|多高|多远"
 _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
+# "…公告由哪个单位发布": a notice names its issuer in the signature at its end (单位 + 日期).
+_ISSUER = re.compile(r"(?:哪个|哪家|什么|哪一?)(?:单位|部门|机关|机构)\w{0,3}?(?:发布|印发|发出|公布|下发|出台)|谁(?:发布|印发|发出|公布|下发)")
+_SIGNATURE = re.compile(r"^([\u4e00-\u9fff]{2,24}?(?:办公室|办公厅|人民政府|委员会|管委会|局|厅|委|部|中心|院|社))(?:(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)?$")
+_QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全国|省|市|区|县)?")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
@@ -127,6 +133,15 @@ def value_key(value: str) -> str:
     return re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", normalize(value)))
 
 
+def _anchor_words(keyword: Keyword) -> list[str]:
+    """What stands for an anchor: itself, a synonym, its leading part (远东 of 远东通信, 鹿泉 of 鹿泉区), or
+    itself without the place or scope in front (市国资委 → 国资委, 石家庄市国际生物医药园 → 生物医药园).
+    A trailing part alone names the kind of thing (通信, 生物) and would let any company stand in."""
+    words = [keyword.word, *(w for w, credit in keyword.alternatives if credit > 0.5 or keyword.word.startswith(w))]
+    core = _QUALIFIER.sub("", keyword.word)
+    return words + [core] if core != keyword.word and len(core) >= 3 else words
+
+
 def _unit_of(value: str) -> str:
     return re.sub(r"[\d.一二三四五六七八九十百千两]", "", value_key(value))
 
@@ -140,8 +155,10 @@ class Answerer:
         idf: dict[str, float],
         min_confidence: float = 0.2,
         depth: int = 10,
+        chunks: list[Chunk] | None = None,
     ) -> None:
         self.idf = idf
+        self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
         self.default_idf = max(idf.values(), default=5.0)
         # A name found in more than one passage in ANCHOR_SHARE (石家庄 here) tells passages apart too little to insist on.
         self.anchor_idf = math.log(1 + 1 / ANCHOR_SHARE)
@@ -183,6 +200,8 @@ class Answerer:
 
     def _candidates(self, question: Question, norm: str) -> list[tuple[int, int, str]]:
         kind, raw = question.kind, normalize(question.raw)
+        if _ISSUER.search(raw):
+            return [(m.start(1), m.end(1), "issuer") for m in [_SIGNATURE.match(norm)] if m]
         contact = next((words for key, words in _CONTACT_WORDS.items() if key in raw), None)
         if contact:
             if not any(word in norm for word in contact):
@@ -195,9 +214,10 @@ class Answerer:
             found = [(m.start(), m.end(), "number") for m in _NUMBER.finditer(norm)
                      if not _YEAR_ONLY.match(re.sub(rf"^({_PREFIX})", "", m.group(0)))
                      and not re.fullmatch(r"(?:19|20)\d{2}", m.group(0))]  # a year is not an amount
-            return found + [(m.start(), m.end(), "number") for m in _CN_COUNT.finditer(norm)]
+            found += [(m.start(), m.end(), "number") for m in _CN_COUNT.finditer(norm)]
+            return [c for c in found if norm[c[0]:c[1]] not in question.text]  # 8英寸 does not answer 8英寸…的年产能
         if kind == "date":
-            return [(m.start(), m.end(), "date") for m in _DATE.finditer(norm)]
+            return [(m.start(), m.end(), "date") for m in _DATE.finditer(norm) if m.group(0) not in question.text]
         if kind == "list":
             return [(m.start(), m.end(), "list") for m in _LIST.finditer(norm)]
         if kind == "where" and (m := _ADDRESS.search(norm)):
@@ -313,7 +333,16 @@ class Answerer:
         and for a passage opening with 这/该/其 the sentence it refers to)."""
         anchors = [k for k in question.groups if k.anchor and self.idf.get(k.word, self.default_idf) >= self.anchor_idf]
         text = whole + " " + context
-        return all(any(w in text for w in k.words) for k in anchors)
+        return all(any(w in text for w in _anchor_words(k)) for k in anchors)
+
+    def _neighbours(self, hit: Hit, reach: int = NEIGHBOURS) -> str:
+        """The passages next to this one in its article section: "在刘文富看来…" names the park two
+        paragraphs up, "比如，…" continues what 市国资委 said just before."""
+        if hit.row < 0 or hit.row >= len(self.chunks):
+            return ""
+        chunk = hit.chunk
+        near = self.chunks[max(0, hit.row - reach):hit.row + reach + 1]
+        return normalize(" ".join(c.text for c in near if c.doc_id == chunk.doc_id and c.heading == chunk.heading and c.kind == "body"))
 
     def _focus_absent(self, question: Question, reading: Reading) -> bool:
         """The attribute asked for (年产能, 地区生产总值) is a word the corpus never uses, and neither it,
@@ -335,7 +364,7 @@ class Answerer:
         context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
         whole = normalize(resolve_relative(chunk.text, year))
         passage_coverage = self._coverage(question, whole, context)
-        anchored = self._anchored(question, whole, context)
+        anchored = self._anchored(question, whole, context) or self._anchored(question, whole, self._neighbours(hit))
         best = Reading(hit, anchored=anchored)
         spans_by_sentence = []
         for start, end in sentences(chunk.text):
@@ -357,6 +386,8 @@ class Answerer:
                     best = Reading(hit, spans_by_sentence[at][2], (start, end), span, 0.0, anchored,
                                    max(clause, spans_by_sentence[at][2]))
                     break
+        if best.span and best.span.kind == "issuer":  # a signature signs the notice its context names
+            best.clause_coverage = max(best.clause_coverage, self._coverage(question, context))
         best.coverage = 0.5 * best.coverage + 0.5 * passage_coverage
         typed = best.span is not None and best.span.kind != "clause"
         bonus = (0.15 if best.span.fit == 0 else 0.05) if typed else 0.0  # 106个 answers 占了多少地 worse than 2.6万亩
@@ -466,6 +497,9 @@ class Answerer:
         """A short answer sentence from the cited text: the clause(s) around the span, relative years resolved."""
         text = reading.hit.chunk.text
         start, end = reading.sentence
+        if reading.span and reading.span.kind == "issuer":  # a signature line: say what it means
+            dated = text[reading.span.end:end].strip()
+            return f"由{reading.span.text}发布" + (f"（落款日期{dated}）。" if dated else "。")
         if reading.span:
             start, end = min(start, reading.span.start), max(end, reading.span.end)
             clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(text, start, reading.span.start)), default=start)

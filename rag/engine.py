@@ -84,7 +84,7 @@ class Engine:
             index=index,
             searcher=Searcher(index, self.embedder, self.tokenizer),
             reader=QuestionReader(self.tokenizer, expander),
-            answerer=Answerer(self.tokenizer, index.idf()),
+            answerer=Answerer(self.tokenizer, index.idf(), chunks=index.chunks),
         )
 
     def warm_up(self) -> None:

@@ -143,12 +143,15 @@ class QuestionReader:
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
 
     def _focus(self, text: str) -> list[str]:
-        """The word before the question word, skipping 是/的/了 (…的建筑面积是多少 → 建筑面积)."""
-        tagged = [w for w, _ in self._tagged(text)]
-        for i, word in enumerate(tagged):
+        """The word before the question word, skipping 是/的/了 (…的建筑面积是多少 → 建筑面积); when that
+        is a verb, the thing it is said of too (地区生产总值增长了多少 → 增长, 生产总值)."""
+        tagged = self._tagged(text)
+        for i, (word, _) in enumerate(tagged):
             if _ASKING.fullmatch(word):
-                before = [w for w in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
-                return before[-1:]
+                before = [(w, f) for w, f in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
+                if len(before) > 1 and before[-1][1].startswith("v") and before[-2][1].startswith("n"):
+                    return [before[-1][0], before[-2][0]]
+                return [w for w, _ in before[-1:]]
         return []
 
     def _named(self, words: list[str]) -> bool:

@@ -53,6 +53,10 @@ def test_relative_year_is_resolved_against_the_article_date(engine):
     "藁城区新一代电子信息产业2023年营业收入是多少",  # a district no article covers
     "石家庄2030年GDP目标是多少",
     "石家庄市教育局局长是谁",  # the office is named, its head is not
+    "远东通信2024年的营业收入是多少",  # 通信 alone is any company's; 远东通信's article gives no revenue
+    "药明康德在高新区投资了多少亿元",  # a company no article names (its 药 and 康 are everywhere)
+    "普兴电子8英寸硅外延片的月产量是多少",  # the 8英寸 the question states is not an amount found
+    "2023年鹿泉区的地区生产总值增长了多少",  # growth of something else (产值, 收入) is not GDP growth
 ])
 def test_not_found_instead_of_guessing(engine, question):
     response = engine.ask(question)
@@ -108,3 +112,20 @@ def test_different_facts_are_not_reported_as_a_conflict(engine, question, value)
     response = engine.ask(question)
     assert response.status == "answered", response.answer
     assert value in response.value
+
+
+@pytest.mark.parametrize("question", ["征求意见的公告是哪个单位发布的", "小学生免费公交专线的公告由谁发布"])
+def test_a_notice_is_issued_by_the_office_that_signs_it(engine, question):
+    response = engine.ask(question)
+    assert response.value == "石家庄市人民政府办公室"
+    assert response.answer.startswith("由石家庄市人民政府办公室发布") and "2021年12月21日" in response.answer
+    assert highlighted(response.citations[0]) == "石家庄市人民政府办公室"
+
+
+@pytest.mark.parametrize("question,value", [
+    ("国资委要加快建设哪种城市更新项目", "6+2+2"),  # 市国资委 is named in the paragraph before
+    ("刘文富说生物医药园要构建哪些技术平台", "疫苗、抗体药物"),  # the park is named two paragraphs up
+])
+def test_a_subject_named_just_before_in_the_section_anchors_the_passage(engine, question, value):
+    response = engine.ask(question)
+    assert response.status == "answered" and value in response.answer
