@@ -47,6 +47,7 @@ _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话"
 ANCHOR_SHARE = 0.08
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
 _HOW_MUCH = "多少|几|多大|多长|多高|多远"
+_HOW_MUCH_EN = r"\bhow (?:large|big|long|far|much|many|high)\b|\bwhat (?:is|was|are|were) the\b"
 _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
 # "…公告由哪个单位发布": a notice names its issuer in the signature at its end (单位 + 日期).
 _ISSUER = re.compile(r"(?:哪个|哪家|什么|哪一?)(?:单位|部门|机关|机构)\w{0,3}?(?:发布|印发|发出|公布|下发|出台)|谁(?:发布|印发|发出|公布|下发)")
@@ -100,6 +101,7 @@ class Reading:
     score: float = 0.0
     anchored: bool = True  # every anchor word of the question is in this passage or its context
     clause_coverage: float = 0.0
+    borrowed: bool = False  # anchored only by what the neighbouring passages name
 
     @property
     def value(self) -> str | None:
@@ -248,16 +250,19 @@ class Answerer:
     def _unit_hints(question: Question) -> list[tuple[str, ...]]:
         """Units the question asks for, nearest to its question word first (…总投资是多少 → 亿元 before 个)."""
         if question.english:
-            table, text, at = _UNIT_HINTS_EN, question.raw.lower(), [len(question.raw)]
+            text = question.raw.lower()  # the question word leads: "How large is …"
+            table, at = _UNIT_HINTS_EN, [m.end() for m in re.finditer(_HOW_MUCH_EN, text)] or [len(text)]
+            reach = 40  # English spends about three letters on what Chinese says in one character
         else:
             asked = normalize(question.raw)  # a follow-up's own question word first ("同比增长了多少"), else the rewrite's
             text = asked if re.search(_HOW_MUCH, asked) else question.text
             text = re.sub("石家庄|国家|专家|大家|那个|这个|哪个|一个", lambda m: "_" * len(m.group(0)), text)
             table, at = _UNIT_HINTS, [m.start() for m in re.finditer(_HOW_MUCH, text)] or [len(text)]
+            reach = 12
         rows = []
         for pattern, units in table:
             distances = [min(abs(m.end() - a) for a in at) for m in re.finditer(pattern, text)]
-            if distances and min(distances) <= 12:
+            if distances and min(distances) <= reach:
                 rows.append((min(distances), units))
         return [units for _, units in sorted(rows, key=lambda r: r[0])]
 
@@ -364,7 +369,9 @@ class Answerer:
         context = normalize(resolve_relative(f"{chunk.context} {year or ''}年 {chunk.date}", year))
         whole = normalize(resolve_relative(chunk.text, year))
         passage_coverage = self._coverage(question, whole, context)
-        anchored = self._anchored(question, whole, context) or self._anchored(question, whole, self._neighbours(hit))
+        anchored = self._anchored(question, whole, context)
+        borrowed = not anchored and self._anchored(question, whole, self._neighbours(hit))
+        anchored = anchored or borrowed
         best = Reading(hit, anchored=anchored)
         spans_by_sentence = []
         for start, end in sentences(chunk.text):
@@ -389,6 +396,7 @@ class Answerer:
         if best.span and best.span.kind == "issuer":  # a signature signs the notice its context names
             best.clause_coverage = max(best.clause_coverage, self._coverage(question, context))
         best.coverage = 0.5 * best.coverage + 0.5 * passage_coverage
+        best.borrowed = borrowed
         typed = best.span is not None and best.span.kind != "clause"
         bonus = (0.15 if best.span.fit == 0 else 0.05) if typed else 0.0  # 106个 answers 占了多少地 worse than 2.6万亩
         best.score = 0.4 * best.coverage + 0.45 * best.clause_coverage + bonus
@@ -409,7 +417,7 @@ class Answerer:
             readings = [self.read(question, hit) for hit in some]
             for reading in readings:
                 retrieval = reading.hit.score / top_fused if top_fused else 0.0
-                reading.score = 0.7 * reading.score + 0.3 * retrieval - (0.3 if not reading.anchored else 0.0)
+                reading.score = 0.7 * reading.score + 0.3 * retrieval - (0.3 if not reading.anchored else 0.1 if reading.borrowed else 0.0)
             return sorted(readings, key=lambda r: -r.score)
 
         depth = max(self.depth, top_k)

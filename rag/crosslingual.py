@@ -27,6 +27,7 @@ STOPWORDS = set(
     "date day time number amount name held take took place happen happened list".split()
 )
 MAX_PER_TERM = 4
+_ASKING = re.compile(r"\bhow (?:large|big|long|far|much|many|high|fast|old)\b")
 
 
 def is_english(text: str) -> bool:
@@ -59,6 +60,7 @@ class EnglishExpander:
     def __init__(self, vocabulary: set[str]) -> None:
         self.by_gloss: dict[str, list[str]] = defaultdict(list)
         self.by_pinyin: dict[str, list[str]] = defaultdict(list)
+        self.names: set[str] = set()  # corpus words CC-CEDICT gives as proper names (鹿泉, 正定)
         self.glossary: dict[str, list[str]] = {}
         self._load_cedict(vocabulary)
         self._load_glossary()
@@ -75,6 +77,7 @@ class EnglishExpander:
                 if pinyin[:1].isupper():
                     key = re.sub(r"[^a-z]", "", pinyin.lower())
                     self.by_pinyin[key].append(simplified)
+                    self.names.add(simplified)
                 for position, gloss in enumerate(glosses[:4]):
                     gloss = re.sub(r"\([^)]*\)", "", gloss.lower()).strip()
                     words = [lemma(w) for w in _WORD.findall(gloss)]
@@ -114,6 +117,7 @@ class EnglishExpander:
             first, second = ordinals
             groups.append([f"{second}届{first}次", f"{first}届{second}次"])
         text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
+        text = _ASKING.sub(" ", text)  # "how large" asks for a size; it is not about 大型 things
         for token in _WORD.findall(text):
             if token[0].isdigit():
                 groups.append([token])

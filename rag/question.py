@@ -157,6 +157,8 @@ class QuestionReader:
     def _named(self, words: list[str]) -> bool:
         """All of an English term's Chinese renderings are names (places, organisations) in the dictionary."""
         tags = self._pos.word_tag_tab
+        if self.expander is not None and words[0] in self.expander.names:
+            return True  # Luquan → 鹿泉: a romanised name is a name, whatever jieba tags it
         return all(tags.get(w, "") in _TYPED_FLAGS and tags.get(w) != "nz" for w in words)
 
     def _words(self, text: str) -> list[tuple[str, str]]:

@@ -80,6 +80,12 @@ def test_english_and_traditional_questions_find_the_same_passage(engine):
     assert "86036652" in english.citations[0].text
 
 
+def test_english_how_large_asks_for_an_area(engine):
+    # "how large" is the question, not 大型 things; "Luquan" is a name the passage must contain.
+    response = engine.ask("How big is the electronic information industrial park in Luquan?")
+    assert "2.6万亩" in response.value
+
+
 def test_numbers_match_across_width_and_grouping(engine):
     response = engine.ask("鹿泉区２０２４年电子信息产业目标是不是突破１，１００亿元")
     assert any("1100亿元" in c.text for c in response.citations[:3])
