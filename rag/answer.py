@@ -53,6 +53,9 @@ _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is 
 _ISSUER = re.compile(r"(?:哪个|哪家|什么|哪一?)(?:单位|部门|机关|机构)\w{0,3}?(?:发布|印发|发出|公布|下发|出台)|谁(?:发布|印发|发出|公布|下发)")
 _SIGNATURE = re.compile(r"^([\u4e00-\u9fff]{2,24}?(?:办公室|办公厅|人民政府|委员会|管委会|局|厅|委|部|中心|院|社))(?:(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)?$")
 _QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全国|省|市|区|县)?")
+# "丁飞燕担任什么职务": the titles printed before the name (高新区党工委委员、管委会副主任丁飞燕).
+_POST_QUESTION = re.compile(r"什么职务|何职|哪个职务|职务是|什么职位|担任什么|任什么职")
+_POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
@@ -131,8 +134,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def value_key(value: str) -> str:
-    """Compare values as numbers with units, ignoring 近/约/突破, width and digit grouping."""
-    return re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", normalize(value)))
+    """Compare values as numbers with units, ignoring 近/约/突破, width and digit grouping; and posts
+    without the place in front (石家庄市鹿泉区委副书记 is 鹿泉区委副书记)."""
+    key = re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", normalize(value)))
+    return _QUALIFIER.sub("", key) if _POST_TITLE.search(key) else key
 
 
 def _anchor_words(keyword: Keyword) -> list[str]:
@@ -204,6 +209,8 @@ class Answerer:
         kind, raw = question.kind, normalize(question.raw)
         if _ISSUER.search(raw):
             return [(m.start(1), m.end(1), "issuer") for m in [_SIGNATURE.match(norm)] if m]
+        if _POST_QUESTION.search(raw):
+            return self._posts(question, norm)
         contact = next((words for key, words in _CONTACT_WORDS.items() if key in raw), None)
         if contact:
             if not any(word in norm for word in contact):
@@ -245,6 +252,23 @@ class Answerer:
         if kind == "what" and re.search(_NAMING, raw):
             return [(m.start(1), m.end(1), "what") for m in _QUOTED.finditer(norm) if m.group(1) not in question.text]
         return []
+
+    @staticmethod
+    def _posts(question: Question, norm: str) -> list[tuple[int, int, str]]:
+        """The titles printed right before the person the question names, less those it already gives
+        (高新区党工委委员、管委会副主任丁飞燕 asked as "党工委委员丁飞燕担任什么职务" → 管委会副主任)."""
+        found = []
+        for keyword in question.groups:
+            for m in re.finditer(re.escape(keyword.word), norm) if 2 <= len(keyword.word) <= 4 else ():
+                chain = re.split(r"[，,。；;：:（(“”\s]", norm[max(0, m.start() - 40):m.start()])[-1]
+                items = chain.split("、")
+                if not items or not _POST_TITLE.search(items[-1]):
+                    continue
+                new = [i for i, item in enumerate(items) if item and item not in question.text and _POST_TITLE.search(item)]
+                if new:
+                    start = m.start() - len("、".join(items[new[0]:]))
+                    found.append((start, m.start(), "post"))
+        return found
 
     @staticmethod
     def _unit_hints(question: Question) -> list[tuple[str, ...]]:
@@ -431,7 +455,8 @@ class Answerer:
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
         # A source that disagrees may rank lower (an older article words it differently): look deeper for it.
-        conflict = self._conflict(question, readings[:8] + ranked(hits[depth:2 * depth])) if question.kind in ("number", "date", "who") else []
+        told_apart = question.kind in ("number", "date", "who") or (best.span is not None and best.span.kind == "post")
+        conflict = self._conflict(question, readings[:8] + ranked(hits[depth:2 * depth])) if told_apart else []
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
         if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
@@ -451,7 +476,7 @@ class Answerer:
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different values for the same question from different articles, newest first."""
         best = readings[0]
-        if not best.span or best.span.kind not in ("number", "ordinal", "date", "who"):
+        if not best.span or best.span.kind not in ("number", "ordinal", "date", "who", "post"):
             return []
         by_doc: dict[str, Reading] = {}
         for reading in readings:
@@ -461,7 +486,7 @@ class Answerer:
                 continue
             if reading.clause_coverage < 0.6 * best.clause_coverage and reading.coverage < best.coverage:
                 continue  # a weaker clause is fine when the passage as a whole matches at least as well
-            if best.span.kind != "who" and _unit_of(reading.value) != _unit_of(best.value):
+            if best.span.kind not in ("who", "post") and _unit_of(reading.value) != _unit_of(best.value):
                 continue  # 亩 against 亿元 is two facts, not one fact told two ways
             if not self._same_fact(question, best, reading):
                 continue
@@ -469,6 +494,8 @@ class Answerer:
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
         values = {value_key(r.value) for r in by_doc.values()}
+        if best.span.kind == "post":  # 石家庄高新区党工委副书记 and 高新区党工委副书记 are one post
+            values = {v for v in values if not any(other != v and v.endswith(other) for other in values)}
         if len(values) < 2:
             return []
         for reading in readings:  # other articles stating one of these values date it too (2.8万亩: 2024-09 as well)
@@ -489,6 +516,8 @@ class Answerer:
         Reports revise a figure (1000 → 1100亿元, 243 → 近300家) but do not multiply it; a figure
         dated to another year than the question's is another year's fact; and a name under another
         title (区长李争, 主任赵路新) holds another office."""
+        if best.span.kind == "post":
+            return True  # titles printed before the same name: the person's post, as each article had it
         if best.span.kind == "who":
             title = lambda r: r.hit.chunk.text[max(0, r.span.start - 2):r.span.start]  # noqa: E731
             return title(best) == title(other)

@@ -135,3 +135,20 @@ def test_a_notice_is_issued_by_the_office_that_signs_it(engine, question):
 def test_a_subject_named_just_before_in_the_section_anchors_the_passage(engine, question, value):
     response = engine.ask(question)
     assert response.status == "answered" and value in response.answer
+
+
+def test_a_post_that_changed_between_articles_is_a_conflict(engine):
+    response = engine.ask("丁飞燕担任什么职务")
+    assert response.status == "conflict"
+    values = [(c["value"], c["date"]) for c in response.conflict]
+    assert values[0] == ("高新区党工委委员、管委会副主任", "2024-09-02")
+    assert ("高新区党工委委员、科技创业园区管理办公室主任", "2023-05-16") in values
+
+
+@pytest.mark.parametrize("question,post", [
+    ("赵路新担任什么职务", "高新区党工委副书记、管委会主任"),  # 石家庄高新区… elsewhere: the same post
+    ("李争担任什么职务", "鹿泉区委副书记、区长"),  # 石家庄市鹿泉区… elsewhere
+])
+def test_a_post_printed_with_more_of_its_place_is_the_same_post(engine, question, post):
+    response = engine.ask(question)
+    assert response.status == "answered" and response.value == post
