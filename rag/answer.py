@@ -46,6 +46,7 @@ _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话"
                   "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
 ANCHOR_SHARE = 0.08
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
+PERIOD_WEIGHT = 0.3  # a figure for the part of the year asked for (上半年) over a whole-year one, and back
 _HOW_MUCH = "多少|几|多大|多长|多高|多远"
 _HOW_MUCH_EN = r"\bhow (?:large|big|long|far|much|many|high)\b|\bwhat (?:is|was|are|were) the\b"
 _NAMING = r"叫什么|名称|称为|什么名字|什么称号|被称为|what is .* called|\bname\b"
@@ -56,6 +57,9 @@ _QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全
 # "丁飞燕担任什么职务": the titles printed before the name (高新区党工委委员、管委会副主任丁飞燕).
 _POST_QUESTION = re.compile(r"什么职务|何职|哪个职务|职务是|什么职位|担任什么|任什么职")
 _POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
+# Part of a year a figure covers; a question about 上半年 is not answered by 今年/年底 figures.
+_PART_OF_YEAR = r"上半年|下半年|前三季度|第?[一二三四]季度|1[至-]\d{1,2}月"
+_PERIOD = re.compile(rf"{_PART_OF_YEAR}|全年|今年|年底|年末|去年|(?:19|20)\d{{2}}年")
 _RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 
@@ -299,7 +303,7 @@ class Answerer:
             return None, 0.0
         hints = self._unit_hints(question)
         clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(norm)]
-        respectively = self._respectively(question, norm, candidates)
+        respectively = self._respectively(question, norm, candidates, normalize(text[max(0, start - 200):start]))
 
         def clause_coverage(candidate) -> float:
             c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
@@ -322,23 +326,41 @@ class Answerer:
                 return matched
             return len(hints) if re.search(r"[余多万亿千百]$", value) else len(hints) + 1
 
+        asked_part = re.findall(_PART_OF_YEAR, question.text)
+
+        def period_fit(candidate) -> int:
+            """+1 when the period last named before the value is the part of the year asked for, -1 when
+            it is another one or the whole year (今年有望…1300亿元 for 上半年), 0 when it does not matter."""
+            if not asked_part or candidate[2] != "number":
+                return 0
+            named = [m.group(0) for m in _PERIOD.finditer(norm, 0, candidate[0])]
+            return 0 if not named else 1 if named[-1] in asked_part else -1
+
         def rank(candidate) -> tuple:
-            return (candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate), 3), -candidate[0] / 1000)
+            return (candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate) + PERIOD_WEIGHT * period_fit(candidate), 3), -candidate[0] / 1000)
 
         best = max(candidates, key=rank)
         if hints and unit_rank(best) > len(hints):
             return None, 0.0  # the question wants 亩 or 亿元, and this sentence has only other units
         s, e = origin[best[0]] + start, origin[best[1] - 1] + 1 + start
-        return Span(s, e, text[s:e], best[2], unit_rank(best)), clause_coverage(best)
+        return Span(s, e, text[s:e], best[2], unit_rank(best)), clause_coverage(best) + PERIOD_WEIGHT * period_fit(best)
 
-    def _respectively(self, question: Question, norm: str, candidates: list) -> tuple | None:
-        """"A和B分别实现X、Y": the value in the position of the subject the question names."""
+    @staticmethod
+    def _subjects(norm: str, at: int) -> list[str]:
+        """The subjects listed in the clause before 分别 at ``at`` (A和B分别 → [A, B])."""
+        clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, at)), default=0)
+        return [s for s in re.split(r"和|与|及|、", norm[clause_start:at]) if s]
+
+    def _respectively(self, question: Question, norm: str, candidates: list, before: str = "") -> tuple | None:
+        """"A和B分别实现X、Y": the value in the position of the subject the question names. When the
+        subjects are only "两大产业", they are the ones the sentence before listed (A和B分别…)."""
         at = norm.find("分别")
         after = [c for c in candidates if c[0] > at]
         if at < 0 or len(after) < 2:
             return None
-        clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, at)), default=0)
-        subjects = [s for s in re.split(r"和|与|及|、", norm[clause_start:at]) if s]
+        subjects = self._subjects(norm, at)
+        if len(subjects) < 2 and (earlier := before.rfind("分别")) >= 0:
+            subjects = self._subjects(before, earlier)
         for keyword in sorted(question.groups, key=lambda k: -k.weight):
             for i, subject in enumerate(subjects):
                 if any(word in subject for word in keyword.words[:2]) and i < len(after):

@@ -152,3 +152,11 @@ def test_a_post_that_changed_between_articles_is_a_conflict(engine):
 def test_a_post_printed_with_more_of_its_place_is_the_same_post(engine, question, post):
     response = engine.ask(question)
     assert response.status == "answered" and response.value == post
+
+
+def test_a_part_of_the_year_is_answered_by_its_own_figure(engine):
+    # One passage says 上半年…今年有望…1300亿元 (a full-year forecast); another gives the half-year figure.
+    response = engine.ask("2024年上半年新一代电子信息营收是多少")
+    assert response.value == "662.8亿元"
+    follow_up = engine.ask("那生物医药呢", history=["2024年上半年新一代电子信息营收是多少"])
+    assert follow_up.value == "607.4亿元"  # 两大产业分别…: the subjects are listed in the sentence before
