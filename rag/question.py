@@ -39,6 +39,9 @@ _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|
 _WHICH = re.compile(r"哪一?[个份项款条所座类家种](\w{2})")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
+# A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
+# answers, and the passage may list them without restating it.
+_SESSION = re.compile(r"[一二三四五六七八九十百两\d]+[次届]")
 _GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
@@ -66,6 +69,7 @@ SYNONYMS = {
     "员工": ("工人",),
     "钱": ("亿元", "万元", "资金"),
     "花": ("完成投资", "投资"),
+    "已经": ("已完成", "已", "累计"),  # spent so far, not planned
     "奖金": ("奖励资金",),
     "地": ("亩", "面积"),
     "国外": ("海外", "国际"),
@@ -139,7 +143,7 @@ class QuestionReader:
         synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = (flag in _TYPED_FLAGS and word not in _GENERIC_PLACES) or bool(_YEAR.fullmatch(word)) \
-            or (flag == "m" and bool(_COUNT.fullmatch(word)))
+            or (flag == "m" and bool(_SESSION.fullmatch(word)))
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
 
     def _focus(self, text: str) -> list[str]:
@@ -149,8 +153,9 @@ class QuestionReader:
         for i, (word, _) in enumerate(tagged):
             if _ASKING.fullmatch(word):
                 before = [(w, f) for w, f in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
-                if len(before) > 1 and before[-1][1].startswith("v") and before[-2][1].startswith("n"):
-                    return [before[-1][0], before[-2][0]]
+                if before and before[-1][1].startswith("v"):  # 增加值同比增长多少: 增长, and 增加值 past the adverb
+                    noun = next((w for w, f in reversed(before[:-1]) if f.startswith("n") or not f.startswith(("d", "p", "c", "u"))), None)
+                    return [before[-1][0]] + ([noun] if noun else [])
                 return [w for w, _ in before[-1:]]
         return []
 

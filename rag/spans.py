@@ -59,6 +59,7 @@ _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
 _UNIT_HINTS = [
     (r"收入|产值|投资|资金|金额|营收|多少钱|亿元|万元|奖励|资助|贷款|经费|外资|花了|钱|额度|奖金", ("亿元", "万元", "元", "美元")),
     (r"面积|占地|亩|多大|占了多少地", ("亩", "平方米", "平方公里")),
+    (r"快出|高出|多出|快于|慢于|(?<!不)[高低]于|百分点", ("个百分点",)),  # a difference of rates: 高于全市36.5个百分点
     (r"比例|增长|增速|增幅|涨|多快|百分|%|占比|覆盖率|完成率|降低", ("%", "个百分点")),
     (r"企业|公司|家|药企", ("家",)),
     (r"全长|长度|多长|多远|公里|里程", ("公里", "米")),
@@ -69,7 +70,7 @@ _UNIT_HINTS = [
     (r"线|条", ("条",)),
 ]
 _UNIT_HINTS_EN = [
-    (r"revenue|output|investment|fund|value|yuan|money|loan|subsid|reward|spend", ("亿元", "万元", "元", "美元")),
+    (r"revenue|output|investment|fund|value|yuan|money|loan|subsid|reward|spend|amount|cost", ("亿元", "万元", "元", "美元")),
     (r"\barea\b|acre|\bmu\b|how large|how big|\bsize\b", ("亩",)),
     (r"percent|share|growth|rate|ratio|coverage", ("%",)),
     (r"compan|firm|enterprise|business", ("家",)),
@@ -194,20 +195,27 @@ class SpanFinder:
         """Units the question asks for, nearest to its question word first (…总投资是多少 → 亿元 before 个)."""
         if question.english:
             text = question.raw.lower()  # the question word leads: "How large is …"
-            table, at = _UNIT_HINTS_EN, [m.end() for m in re.finditer(_HOW_MUCH_EN, text)] or [len(text)]
+            table, asking = _UNIT_HINTS_EN, [(m.end(), m.end()) for m in re.finditer(_HOW_MUCH_EN, text)]
             reach = 40  # English spends about three letters on what Chinese says in one character
         else:
             asked = normalize(question.raw)  # a follow-up's own question word first ("同比增长了多少"), else the rewrite's
             text = asked if re.search(_HOW_MUCH, asked) else question.text
             text = re.sub("石家庄|国家|专家|大家|那个|这个|哪个|一个", lambda m: "_" * len(m.group(0)), text)
-            table, at = _UNIT_HINTS, [m.start() for m in re.finditer(_HOW_MUCH, text)] or [len(text)]
+            table, asking = _UNIT_HINTS, [m.span() for m in re.finditer(_HOW_MUCH, text)]
             reach = 12
+        asking = asking or [(len(text), len(text))]
+
+        def distance(m: re.Match) -> int:  # characters between a word and the question word, before or after it
+            return min(s - m.end() if m.end() <= s else m.start() - e if m.start() >= e else 0 for s, e in asking)
+
         rows = []
         for pattern, units in table:
-            distances = [min(abs(m.end() - a) for a in at) for m in re.finditer(pattern, text)]
+            distances = [distance(m) for m in re.finditer(pattern, text)]
             if distances and min(distances) <= reach:
                 rows.append((min(distances), units))
-        return [units for _, units in sorted(rows, key=lambda r: r[0])]
+        # The word right before the question word decides (…产业园项目总投资多少 → 亿元, not 个).
+        nearest = min((d for d, _ in rows), default=0)
+        return [units for d, units in sorted(rows, key=lambda r: r[0]) if d <= nearest + (9 if question.english else 2)]
 
     def best(self, question: Question, text: str, start: int, end: int, year: int | None) -> tuple[Span | None, float]:
         """The candidate whose own clause covers the question best; (span, that clause's coverage)."""

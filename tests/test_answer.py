@@ -57,6 +57,8 @@ def test_relative_year_is_resolved_against_the_article_date(engine):
     "药明康德在高新区投资了多少亿元",  # a company no article names (its 药 and 康 are everywhere)
     "普兴电子8英寸硅外延片的月产量是多少",  # the 8英寸 the question states is not an amount found
     "2023年鹿泉区的地区生产总值增长了多少",  # growth of something else (产值, 收入) is not GDP growth
+    "2021年全市规上工业增加值增长了多少",  # 产值 growth is printed; 增加值 (value added) never is
+    "康誉医疗的产业园项目总投资多少",  # asks for 亿元; "建成一个…基地" is no amount
 ])
 def test_not_found_instead_of_guessing(engine, question):
     response = engine.ask(question)
@@ -160,3 +162,14 @@ def test_a_part_of_the_year_is_answered_by_its_own_figure(engine):
     assert response.value == "662.8亿元"
     follow_up = engine.ask("那生物医药呢", history=["2024年上半年新一代电子信息营收是多少"])
     assert follow_up.value == "607.4亿元"  # 两大产业分别…: the subjects are listed in the sentence before
+
+
+def test_a_count_in_a_list_question_need_not_be_printed_again(engine):
+    # 哪四项 asks for four items; the passage lists them and says 四大工程, not 四项.
+    response = engine.ask("高新区实施的四大工程包括哪四项")
+    assert response.status == "answered" and "规下企业入统、小企业提升、中企业跨越、大企业扩能" in response.answer
+
+
+def test_a_difference_of_rates_is_in_percentage_points(engine):
+    response = engine.ask("今年1至7月电子信息产业投资增幅比全市总投资高出多少")
+    assert response.value == "36.5个百分点"
