@@ -36,7 +36,7 @@ QUESTION_WORDS = set(
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
-_WHICH = re.compile(r"哪一?[个份项款条所座类家种](\w{2})")
+_WHICH = re.compile(r"(?:哪一?[个份项款条所座类家种]|什么)(\w{2})")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 # A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
@@ -154,7 +154,7 @@ class QuestionReader:
             if _ASKING.fullmatch(word):
                 before = [(w, f) for w, f in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
                 if before and before[-1][1].startswith("v"):  # 增加值同比增长多少: 增长, and 增加值 past the adverb
-                    noun = next((w for w, f in reversed(before[:-1]) if f.startswith("n") or not f.startswith(("d", "p", "c", "u"))), None)
+                    noun = next((w for w, f in reversed(before[-3:-1]) if f.startswith("n")), None)
                     return [before[-1][0]] + ([noun] if noun else [])
                 return [w for w, _ in before[-1:]]
         return []
