@@ -173,3 +173,12 @@ def test_a_count_in_a_list_question_need_not_be_printed_again(engine):
 def test_a_difference_of_rates_is_in_percentage_points(engine):
     response = engine.ask("今年1至7月电子信息产业投资增幅比全市总投资高出多少")
     assert response.value == "36.5个百分点"
+
+
+@pytest.mark.parametrize("question,value", [
+    ("新中国成立多少周年", "75周年"),
+    ("赵路新说高新区要加快推进哪些基础设施建设", "“气化岛+能源岛”“公铁联运”"),  # a list of quoted names
+    ("远东通信的应急指挥系统已经在多少个省级部门落地应用", "十余个"),
+])
+def test_spans_of_other_shapes(engine, question, value):
+    assert engine.ask(question).value == value
