@@ -64,6 +64,11 @@ def _anchor_words(keyword: Keyword) -> list[str]:
     return words + [core] if core != keyword.word and len(core) >= 3 else words
 
 
+def _typed(reading: Reading) -> bool:
+    """Its span is of the kind asked for (a number, a date, a name), not a clause standing in."""
+    return reading.span is not None and reading.span.kind != "clause"
+
+
 class Answerer:
     """Callable: (question, hits) → :class:`Answer`. ``min_confidence`` is calibrated on the gold set."""
 
@@ -199,10 +204,16 @@ class Answerer:
 
         depth = max(self.depth, top_k)
         readings = ranked(hits[:depth])
-        best = readings[0]
-        confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
         naming = question.kind == "what" and re.search(NAMING, normalize(question.raw))
         typed_required = question.kind in ("number", "date", "who") or bool(naming)
+        if typed_required and not _typed(readings[0]):
+            # The passage that tells of the event may not hold the name (a byline does): a close runner-up that does answers.
+            runner_up = next((r for r in readings[1:3] if _typed(r) and r.anchored and r.score >= 0.6 * readings[0].score), None)
+            if runner_up is not None:
+                readings.remove(runner_up)
+                readings.insert(0, runner_up)
+        best = readings[0]
+        confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
         if (confidence < self.min_confidence or not best.anchored or self._focus_absent(question, best)
                 or (typed_required and (best.span is None or best.span.kind == "clause"))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
@@ -299,7 +310,7 @@ class Answerer:
                 earlier = [m.end() for m in CLAUSE_BREAK.finditer(text, start, max(start, clause_start - 1))]
                 clause_start = earlier[-1] if earlier else start
             start, end = clause_start, clause_end
-        sentence = text[start:end].strip().strip("“”\"")
+        sentence = text[start:end].strip().strip("“”\"□■▲")
         year = reading.hit.chunk.year
         if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean
             sentence = re.sub(r"(今年|去年|明年)(\d{1,2}月(?:\d{1,2}日)?)?",

@@ -124,6 +124,9 @@ class SpanFinder:
     def _is_name(self, word: str) -> bool:
         """A person's name, not a dictionary word that happens to follow a title (总书记|嘱托)."""
         flag = self._pos.word_tag_tab.get(word)
+        lead = self._pos.word_tag_tab.get(word[:2], "nr") if len(word) > 2 else "nr"
+        if not lead.startswith("nr") and lead[:1] in "vna":
+            return False  # 采访时 (记者采访时表示) opens with a word, not a surname
         return 2 <= len(word) <= 4 and (flag is None or flag.startswith("nr"))
 
     def candidates(self, question: Question, norm: str) -> list[tuple[int, int, str]]:

@@ -182,3 +182,9 @@ def test_a_difference_of_rates_is_in_percentage_points(engine):
 ])
 def test_spans_of_other_shapes(engine, question, value):
     assert engine.ask(question).value == value
+
+
+def test_the_reporter_is_named_in_the_byline_next_to_the_interview(engine):
+    # The interview passage says 接受记者采访 (no name, and 采访时 is no name); the byline just before names her.
+    response = engine.ask("市委十一届六次全会后采访赵建林的记者是谁")
+    assert response.value == "吴温" and response.answer.startswith("石家庄日报记者")
