@@ -206,8 +206,8 @@ class Answerer:
         readings = ranked(hits[:depth])
         naming = question.kind == "what" and re.search(NAMING, normalize(question.raw))
         typed_required = question.kind in ("number", "date", "who") or bool(naming)
-        if typed_required and not _typed(readings[0]):
-            # The passage that tells of the event may not hold the name (a byline does): a close runner-up that does answers.
+        if question.kind == "who" and not _typed(readings[0]):
+            # The passage that tells of an interview may not hold the name (its byline does): a close runner-up that does answers.
             runner_up = next((r for r in readings[1:3] if _typed(r) and r.anchored and r.score >= 0.6 * readings[0].score), None)
             if runner_up is not None:
                 readings.remove(runner_up)
