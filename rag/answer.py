@@ -24,6 +24,7 @@ from .spans import CLAUSE_BREAK, NAMING, QUALIFIER, RELATIVE_YEAR, Span, SpanFin
 from .tokenizing import Tokenizer, normalize
 
 ANCHOR_SHARE = 0.08
+NAMED_BY_CLAUSE = 0.5  # "…项目叫什么" with no quoted name in sight: the clause, if the passage matches well
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
 
 
@@ -131,6 +132,17 @@ class Answerer:
         near = self.chunks[max(0, hit.row - reach):hit.row + reach + 1]
         return normalize(" ".join(c.text for c in near if c.doc_id == chunk.doc_id and c.heading == chunk.heading and c.kind == "body"))
 
+    @staticmethod
+    def _names_by_clause(question: Question, reading: Reading, confidence: float) -> bool:
+        """"…项目叫什么" and no quoted name in sight: the clause answers if the passage matches well and the
+        clause says more than the question (绿叶嘉奥中枢神经系统新药获批上市 only restates it)."""
+        if reading.span is None or confidence < NAMED_BY_CLAUSE:
+            return False
+        asked = set(question.text)
+        chinese = [ch for ch in reading.span.text if "\u4e00" <= ch <= "\u9fff"]
+        new = sum(1 for ch in chinese if ch not in asked)
+        return new >= 6 and new >= 0.5 * len(chinese)
+
     def _focus_absent(self, question: Question, reading: Reading) -> bool:
         """The attribute asked for (年产能, 地区生产总值) is a word the corpus never uses, and neither it,
         a synonym, nor any part of it appears in the answering sentence: the passage answers something else."""
@@ -215,7 +227,7 @@ class Answerer:
         best = readings[0]
         confidence = 0.6 * best.coverage + 0.4 * best.clause_coverage
         if (confidence < self.min_confidence or not best.anchored or self._focus_absent(question, best)
-                or (typed_required and (best.span is None or best.span.kind == "clause"))):
+                or (typed_required and not _typed(best) and not (naming and self._names_by_clause(question, best, confidence)))):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
 
         # A source that disagrees may rank lower (an older article words it differently): look deeper for it.

@@ -59,6 +59,7 @@ def test_relative_year_is_resolved_against_the_article_date(engine):
     "2023年鹿泉区的地区生产总值增长了多少",  # growth of something else (产值, 收入) is not GDP growth
     "2021年全市规上工业增加值增长了多少",  # 产值 growth is printed; 增加值 (value added) never is
     "康誉医疗的产业园项目总投资多少",  # asks for 亿元; "建成一个…基地" is no amount
+    "绿叶嘉奥那款中枢神经系统新药叫什么",  # the passage only restates the question: 新药获批上市, no name
 ])
 def test_not_found_instead_of_guessing(engine, question):
     response = engine.ask(question)
@@ -188,3 +189,8 @@ def test_the_reporter_is_named_in_the_byline_next_to_the_interview(engine):
     # The interview passage says 接受记者采访 (no name, and 采访时 is no name); the byline just before names her.
     response = engine.ask("市委十一届六次全会后采访赵建林的记者是谁")
     assert response.value == "吴温" and response.answer.startswith("石家庄日报记者")
+
+
+def test_a_name_printed_without_quotes_is_answered_by_its_clause(engine):
+    response = engine.ask("交投集团要加快收尾的农产品批发项目叫什么名字")
+    assert response.status == "answered" and "石家庄国际农产品批发交易中心二期" in response.answer
