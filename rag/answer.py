@@ -119,9 +119,18 @@ class Answerer:
     def _anchored(self, question: Question, whole: str, context: str) -> bool:
         """Every distinctive name the question gives is in the passage or its context (title, headings,
         and for a passage opening with 这/该/其 the sentence it refers to)."""
-        anchors = [k for k in question.groups if k.anchor and self.idf.get(k.word, self.default_idf) >= self.anchor_idf]
         text = whole + " " + context
-        return all(any(w in text for w in _anchor_words(k)) for k in anchors)
+        for i, keyword in enumerate(question.groups):
+            if not keyword.anchor or self.idf.get(keyword.word, self.default_idf) < self.anchor_idf:
+                continue
+            if any(w in text for w in _anchor_words(keyword)):
+                continue
+            # 河北省商务厅 is printed 省商务厅 in a Hebei paper: the level word joined to the next name stands for the place.
+            following = question.groups[i + 1].word if i + 1 < len(question.groups) else ""
+            office = following and re.search(r"[厅局委办院部]$|中心$|政府$", following)
+            if not (keyword.word[-1] in "省市区县" and office and keyword.word[-1] + following in text):
+                return False
+        return True
 
     def _neighbours(self, hit: Hit, reach: int = NEIGHBOURS) -> str:
         """The passages next to this one in its article section: "在刘文富看来…" names the park two

@@ -36,6 +36,11 @@ _SPEAKER = re.compile(
     r"(副|常务副)?(书记|主任|局长|总经理|董事长|负责人|区长|县长|市长|厅长|院长|专家|总裁|经理|委员|记者|主席|部长|处长|总监)\s*"
     r"([\u4e00-\u9fff]{2,3}?)(?=表示|说|介绍|指出|告诉|认为|强调|在|坦言|$|[，,。：:（(、])"
 )
+# "哪个部门/哪个园区": the name of an office or of a park, by how such names end.
+_NAMED_BY_KIND = [
+    (r"部门|单位|机构|机关", re.compile(r"([是在于由向到为和与及的将把对从]*)[\u4e00-\u9fff]{2,14}(?:委员会|办公室|管委会|局|厅|中心|政府)(?![长任])")),
+    (r"园区|开发区", re.compile(r"([是在于由向到为和与及的将把对从]*)[\u4e00-\u9fff]{2,16}(?:高新区|开发区|经开区|产业园|园区)")),
+]
 _CONTACT_WORDS = {"传真": ("传真",), "fax": ("传真",), "电话": ("电话",), "phone": ("电话",), "telephone": ("电话",),
                   "邮箱": ("@", "邮件"), "邮件": ("@", "邮件"), "email": ("@", "邮件"), "e-mail": ("@", "邮件"), "mail": ("@", "邮件")}
 PERIOD_WEIGHT = 0.3  # a figure for the part of the year asked for (上半年) over a whole-year one, and back
@@ -51,6 +56,7 @@ _POST_QUESTION = re.compile(r"什么职务|何职|哪个职务|职务是|什么�
 POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
 # Part of a year a figure covers; a question about 上半年 is not answered by 今年/年底 figures.
 _PART_OF_YEAR = r"上半年|下半年|前三季度|第?[一二三四]季度|1[至-]\d{1,2}月"
+_YEAR_END = r"年底|全年|年末"
 _PERIOD = re.compile(rf"{_PART_OF_YEAR}|全年|今年|年底|年末|去年|(?:19|20)\d{{2}}年")
 RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}年$")
@@ -135,6 +141,10 @@ class SpanFinder:
             return [(m.start(1), m.end(1), "issuer") for m in [_SIGNATURE.match(norm)] if m]
         if _POST_QUESTION.search(raw):
             return self._posts(question, norm)
+        if kind == "what" and (named := next((p for asked, p in _NAMED_BY_KIND if re.search(asked, question.asked or "-")), None)):
+            found = [(m.start() + len(m.group(1)), m.end(), "name") for m in named.finditer(norm)]  # 是|正定高新区
+            # …冷链物流产业园项目是哪个园区的: a name sharing four characters with the question is its subject.
+            return [c for c in found if not any(norm[i:i + 4] in question.text for i in range(c[0], c[1] - 3))]
         contact = next((words for key, words in _CONTACT_WORDS.items() if key in raw), None)
         if contact:
             if not any(word in norm for word in contact):
@@ -235,6 +245,8 @@ class SpanFinder:
         def clause_coverage(candidate) -> float:
             c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
             bare = (c_end - c_start) - (candidate[1] - candidate[0]) < 4  # "…发送至:" | "sjz…@163.com"
+            if candidate[2] == "name":  # an office or park stands in a sentence that says what it does
+                c_start, c_end = 0, len(norm)
             if candidate[2] == "list" or bare:  # the clause before names what the items or the value are
                 c_start = max((s for s, e in clauses if e <= c_start), default=c_start)
             clause = resolve_relative(norm[c_start:c_end], year)
@@ -254,17 +266,22 @@ class SpanFinder:
             return len(hints) if re.search(r"[余多万亿千百]$", value) else len(hints) + 1
 
         asked_part = re.findall(_PART_OF_YEAR, question.text)
+        asked_whole = not asked_part and bool(re.search(_YEAR_END, question.text))
 
         def period_fit(candidate) -> int:
-            """+1 when the period last named before the value is the part of the year asked for, -1 when
-            it is another one or the whole year (今年有望…1300亿元 for 上半年), 0 when it does not matter."""
-            if not asked_part or candidate[2] != "number":
+            """+1 when the period last named before the value is the one asked for, -1 when it is another
+            (今年有望…1300亿元 for 上半年; 上半年…662.8亿元 for 年底), 0 when it does not matter."""
+            if not (asked_part or asked_whole) or candidate[2] != "number":
                 return 0
             named = [m.group(0) for m in _PERIOD.finditer(norm, 0, candidate[0])]
-            return 0 if not named else 1 if named[-1] in asked_part else -1
+            if not named:
+                return 0
+            if asked_whole:
+                return 1 if re.fullmatch(_YEAR_END, named[-1]) else -1 if re.fullmatch(_PART_OF_YEAR, named[-1]) else 0
+            return 1 if named[-1] in asked_part else -1
 
         def rank(candidate) -> tuple:
-            return (candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate) + PERIOD_WEIGHT * period_fit(candidate), 3), -candidate[0] / 1000)
+            return (period_fit(candidate), candidate is respectively, -unit_rank(candidate), round(clause_coverage(candidate), 3), -candidate[0] / 1000)
 
         best = max(candidates, key=rank)
         if hints and unit_rank(best) > len(hints):

@@ -194,3 +194,17 @@ def test_the_reporter_is_named_in_the_byline_next_to_the_interview(engine):
 def test_a_name_printed_without_quotes_is_answered_by_its_clause(engine):
     response = engine.ask("交投集团要加快收尾的农产品批发项目叫什么名字")
     assert response.status == "answered" and "石家庄国际农产品批发交易中心二期" in response.answer
+
+
+@pytest.mark.parametrize("question,value", [
+    ("意见建议用信函寄给哪个部门", "石家庄市教育局"),  # an office, by how office names end
+    ("冷链物流产业园项目是哪个园区承接京津产业转移的重点项目", "正定高新区"),  # a park
+    ("2023年5月说要实施“招商引资突破年”活动的河北省商务厅厅长是谁", "张泽峰"),  # printed 省商务厅
+])
+def test_named_offices_parks_and_people(engine, question, value):
+    assert engine.ask(question).value == value
+
+
+def test_a_year_end_forecast_is_not_a_half_year_figure(engine):
+    response = engine.ask("2024年底石家庄新一代电子信息产业营业收入预计突破多少")
+    assert "1300亿元" in response.value  # not 上半年's 662.8亿元 from the same sentence
