@@ -682,7 +682,7 @@ def bench(
     base = out / f"bench-{stamp}"
     titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
               "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load"}
-    command = f"rag bench --scale {scale} --only {','.join(chosen)}"
+    command = f"rag bench --scale {scale} --only {','.join(chosen)}" + (f" --gold {gold}" if gold != Path("eval/questions.jsonl") else "")
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
              "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),
              f"Other processes used {others['other_processes_cpu_s']} of the {others['available_cpu_s']} CPU-seconds "

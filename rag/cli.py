@@ -166,14 +166,15 @@ def evaluate(
         import httpx
 
         try:
-            report = gold.run(gold.url_asker(url, api_key), items, top_k, {"url": url}, progress=sys.stderr.isatty())
+            report = gold.run(gold.url_asker(url, api_key), items, top_k, {"set": question_set.stem, "url": url}, progress=sys.stderr.isatty())
         except httpx.HTTPError as exc:
             fail(f"server at {url} did not answer: {exc}")
     else:
         engine = open_engine()
         if mode not in ("hybrid", "dense", "bm25"):
             fail(f"unknown mode {mode!r}; choose hybrid, dense or bm25", code=2)
-        report = gold.run(gold.engine_asker(engine, mode), items, top_k, {"mode": mode, "index": engine.index.version}, progress=sys.stderr.isatty())
+        report = gold.run(gold.engine_asker(engine, mode), items, top_k, {"set": question_set.stem, "mode": mode, "index": engine.index.version},
+                          progress=sys.stderr.isatty())
     md, _ = report.write(out)
     s = report.summary
     typer.echo(report.to_markdown().split("\n## Failures")[0])

@@ -184,7 +184,8 @@ class Report:
     def write(self, folder: Path) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = self.settings["when"].replace(":", "").replace("-", "")
-        md, js = folder / f"eval-{stamp}.md", folder / f"eval-{stamp}.json"
+        name = "eval" if self.settings.get("set", "questions") == "questions" else f"eval-{self.settings['set']}"
+        md, js = folder / f"{name}-{stamp}.md", folder / f"{name}-{stamp}.json"
         md.write_text(self.to_markdown(), encoding="utf-8")
         js.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
         return md, js
