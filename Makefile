@@ -11,6 +11,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 EVAL_LIMITS := --min-hit1 0.97 --min-hit5 0.99 --min-answer-accuracy 0.95 --min-abstention 0.90 --max-wrongly-abstained 0.02 --min-conflict-coverage 1.0
 HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.82 --min-abstention 0.85 --max-wrongly-abstained 0.03
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.65 --min-abstention 0.60 --max-wrongly-abstained 0.16
+HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.55 --min-abstention 0.50 --max-wrongly-abstained 0.14
 
 .PHONY: setup run test browser index eval bench clean
 
@@ -41,6 +42,7 @@ test: setup browser
 	$(BIN)/rag eval $(EVAL_LIMITS)
 	$(BIN)/rag eval --set eval/holdout.jsonl $(HOLDOUT_LIMITS)
 	$(BIN)/rag eval --set eval/holdout-b.jsonl $(HOLDOUT_B_LIMITS)
+	$(BIN)/rag eval --set eval/holdout-c.jsonl $(HOLDOUT_C_LIMITS)
 
 index: setup
 	$(BIN)/rag index

@@ -65,6 +65,15 @@ def _anchor_words(keyword: Keyword) -> list[str]:
     return words + [core] if core != keyword.word and len(core) >= 3 else words
 
 
+def _balanced(sentence: str) -> str:
+    """Drop a quote mark the clause cut from its partner (“…说 → …说); keep a quoted name whole (…“跨省通办”)."""
+    if sentence.startswith("“") and sentence.count("“") > sentence.count("”"):
+        sentence = sentence[1:]
+    if sentence.endswith("”") and sentence.count("”") > sentence.count("“"):
+        sentence = sentence[:-1]
+    return sentence.strip('"')
+
+
 def _typed(reading: Reading) -> bool:
     """Its span is of the kind asked for (a number, a date, a name), not a clause standing in."""
     return reading.span is not None and reading.span.kind != "clause"
@@ -331,7 +340,7 @@ class Answerer:
                 earlier = [m.end() for m in CLAUSE_BREAK.finditer(text, start, max(start, clause_start - 1))]
                 clause_start = earlier[-1] if earlier else start
             start, end = clause_start, clause_end
-        sentence = text[start:end].strip().strip("“”\"□■▲")
+        sentence = _balanced(text[start:end].strip().strip("□■▲"))
         year = reading.hit.chunk.year
         if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean
             sentence = re.sub(r"(今年|去年|明年)(\d{1,2}月(?:\d{1,2}日)?)?",
