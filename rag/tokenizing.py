@@ -10,6 +10,8 @@ import logging
 import re
 import threading
 import unicodedata
+from array import array
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -31,12 +33,23 @@ def normalize(text: str) -> str:
     return normalize_with_map(text)[0]
 
 
-@lru_cache(maxsize=16384)
-def normalize_with_map(text: str) -> tuple[str, tuple[int, ...]]:
+def normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
     """Normalise ``text`` and return, for every output character, its index in ``text``.
 
-    Cached: the answer step normalises the same passages' sentences for question after question
-    (it was most of the answer step's time, about 20 ms a question)."""
+    Sentence-sized texts are cached: the answer step normalises the same passages' sentences for
+    question after question (it was most of the answer step's time, about 20 ms a question)."""
+    return _normalize_short(text) if len(text) <= _CACHED_LENGTH else _normalize(text)
+
+
+_CACHED_LENGTH = 512  # with 16,384 entries and 4-byte offsets: at most about 50 MB
+
+
+@lru_cache(maxsize=16384)
+def _normalize_short(text: str) -> tuple[str, Sequence[int]]:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> tuple[str, Sequence[int]]:
     chars, origin = [], []
     for i, ch in enumerate(text):
         folded = unicodedata.normalize("NFKC", ch)
@@ -53,7 +66,7 @@ def normalize_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     for match in _THOUSANDS.finditer(simplified):
         keep[match.start()] = False
     out = "".join(c for c, k in zip(simplified, keep) if k)
-    mapping = tuple(o for o, k in zip(origin, keep) if k)
+    mapping = array("i", (o for o, k in zip(origin, keep) if k))  # compact: cached entries stay small
     return out, mapping
 
 
