@@ -14,13 +14,25 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jieba import posseg
 
 from .chunking import Chunk
 from .question import Keyword, Question
 from .search import Hit
-from .spans import CLAUSE_BREAK, NAMING, QUALIFIER, RELATIVE_YEAR, Span, SpanFinder, resolve_relative, sentences, unit_of, value_key
+from .spans import (
+    CLAUSE_BREAK,
+    NAMING,
+    QUALIFIER,
+    RELATIVE_YEAR,
+    Span,
+    SpanFinder,
+    resolve_relative,
+    sentences,
+    unit_of,
+    value_key,
+)
 from .tokenizing import Tokenizer, normalize
 
 ANCHOR_SHARE = 0.08
@@ -98,9 +110,12 @@ class Answerer:
         self.min_confidence = min_confidence
         self.depth = depth
         self.spans = SpanFinder(self._coverage, posseg.POSTokenizer(tokenizer._jieba))
+        # A keyword's weight depends on it and the index alone, yet coverage asks for it for every
+        # sentence and clause of every passage read: compute it once.
+        self._weight = lru_cache(maxsize=4096)(self._keyword_weight)
 
     # Step 1: keyword coverage (IDF-weighted; synonyms and sub-words earn partial credit).
-    def _weight(self, keyword: Keyword) -> float:
+    def _keyword_weight(self, keyword: Keyword) -> float:
         weight = max(self.idf.get(w, self.default_idf if w == keyword.word else 0.0) for w in keyword.words)
         return weight * keyword.weight * (2 if re.fullmatch(r"(19|20)\d{2}", keyword.word) else 1)
 
@@ -148,7 +163,8 @@ class Answerer:
             return ""
         chunk = hit.chunk
         near = self.chunks[max(0, hit.row - reach):hit.row + reach + 1]
-        return normalize(" ".join(c.text for c in near if c.doc_id == chunk.doc_id and c.heading == chunk.heading and c.kind == "body"))
+        # Each passage on its own: a sentence-sized text hits the normalisation cache, a joined section never does.
+        return " ".join(normalize(c.text) for c in near if c.doc_id == chunk.doc_id and c.heading == chunk.heading and c.kind == "body")
 
     @staticmethod
     def _names_by_clause(question: Question, reading: Reading, confidence: float) -> bool:

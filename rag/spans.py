@@ -240,7 +240,7 @@ class SpanFinder:
             return None, 0.0
         hints = self.unit_hints(question)
         clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(norm)]
-        respectively = self._respectively(question, norm, candidates, normalize(text[max(0, start - 200):start]))
+        respectively = self._respectively(question, norm, candidates, text[max(0, start - 200):start])
 
         def clause_coverage(candidate) -> float:
             c_start, c_end = next(((s, e) for s, e in clauses if s <= candidate[0] < e), (0, len(norm)))
@@ -297,13 +297,13 @@ class SpanFinder:
 
     def _respectively(self, question: Question, norm: str, candidates: list, before: str = "") -> tuple | None:
         """"A和B分别实现X、Y": the value in the position of the subject the question names. When the
-        subjects are only "两大产业", they are the ones the sentence before listed (A和B分别…)."""
+        subjects are only "两大产业", they are the ones the text ``before`` listed (A和B分别…)."""
         at = norm.find("分别")
         after = [c for c in candidates if c[0] > at]
         if at < 0 or len(after) < 2:
             return None
         subjects = self._subjects(norm, at)
-        if len(subjects) < 2 and (earlier := before.rfind("分别")) >= 0:
+        if len(subjects) < 2 and (earlier := (before := normalize(before)).rfind("分别")) >= 0:
             subjects = self._subjects(before, earlier)
         for keyword in sorted(question.groups, key=lambda k: -k.weight):
             for i, subject in enumerate(subjects):
