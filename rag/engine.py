@@ -110,9 +110,12 @@ class Engine:
         started = time.perf_counter()
         question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from broken input
         state = self._state  # one consistent version for the whole request
-        parsed = state.reader(question, history)
-        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, 2 * state.answerer.depth), mode=mode)
-        answer = state.answerer(parsed, hits, top_k=top_k)
+        parsed, answer = self._answer(state, question, history, top_k, mode)
+        if parsed.rewritten and not state.reader.surely_follow_up(question):
+            # Read as a follow-up only because it names no place or year: asked alone, it may answer better.
+            alone, alone_answer = self._answer(state, question, [], top_k, mode)
+            if alone_answer.status != "not_found" and (answer.status == "not_found" or alone_answer.confidence > answer.confidence):
+                parsed, answer = alone, alone_answer
         return Response(
             question=question,
             answer=answer.text,
@@ -124,6 +127,12 @@ class Engine:
             confidence=round(answer.confidence, 3),
             rewritten=parsed.text if parsed.rewritten else None,
         )
+
+    @staticmethod
+    def _answer(state: _State, question: str, history: list[str] | None, top_k: int, mode: str):
+        parsed = state.reader(question, history)
+        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, 2 * state.answerer.depth), mode=mode)
+        return parsed, state.answerer(parsed, hits, top_k=top_k)
 
 
 def _citations(answer: Answer) -> list[Citation]:

@@ -34,6 +34,7 @@ QUESTION_WORDS = set(
     "年 如果 假如 要是 你 您 所 是多少 是什么 了吗 分别 哪几 几年 多 少 一 时间 日期 名字 名称 叫 叫做 具体".split()
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
+_POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
 _WHICH = re.compile(r"(?:哪一?[个份项款条所座类家种]|什么)(\w{2})")
@@ -176,7 +177,12 @@ class QuestionReader:
         """Elliptical: a follow-up marker, or too little of its own to be asked alone."""
         words = self._words(text)
         typed = any(f in _TYPED_FLAGS or _YEAR.fullmatch(w) for w, f in words)
-        return bool(_FOLLOW_UP.search(text)) or len(words) < 3 or not typed
+        return self.surely_follow_up(text) or not typed
+
+    def surely_follow_up(self, text: str) -> bool:
+        """A marker (那…呢, 它, 这些) or two words at most: it cannot be asked alone. A question that only
+        names no place, person or year (征集意见的截止日期是哪天) may well stand alone."""
+        return bool(_FOLLOW_UP.search(text) or _POINTS_BACK.search(text)) or len(self._words(text)) < 3
 
     def rewrite(self, question: str, history: list[str]) -> tuple[str, str]:
         """Fold a follow-up ("那生物医药呢？") into the question it refers to: (rewritten, base question)."""

@@ -213,3 +213,11 @@ def test_a_year_end_forecast_is_not_a_half_year_figure(engine):
 def test_an_answer_keeps_the_closing_quote_of_a_quoted_name(engine):
     response = engine.ask("京津冀政务服务要全面推进哪两项")
     assert response.answer.endswith("“跨省通办”。")
+
+
+def test_a_question_that_stands_alone_is_not_bent_into_a_follow_up(engine):
+    # It names no place or year, so it could be elliptical; asked alone it answers, with the history it would not.
+    response = engine.ask("小学生免费公交专线的公告由谁发布", history=["丁飞燕担任什么职务"])
+    assert response.value == "石家庄市人民政府办公室" and response.rewritten is None
+    follow_up = engine.ask("那生物医药呢", history=["2023年新一代电子信息产业营业收入是多少"])
+    assert follow_up.value == "1078.6亿元" and follow_up.rewritten  # a marked follow-up stays one
