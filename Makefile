@@ -12,8 +12,12 @@ EVAL_LIMITS := --min-hit1 0.97 --min-hit5 0.99 --min-answer-accuracy 0.95 --min-
 HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.82 --min-abstention 0.85 --max-wrongly-abstained 0.03
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.65 --min-abstention 0.60 --max-wrongly-abstained 0.16
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.55 --min-abstention 0.50 --max-wrongly-abstained 0.14
+# The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
+READER_LIMITS := --limit 100 --min-em READER_EM --min-f1 READER_F1
+TRIAL := eval/cmrc-trial
+TRIAL_INDEX := .rag/index-cmrc-trial
 
-.PHONY: setup run test browser index eval bench clean
+.PHONY: setup run test browser index eval eval-trial bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +47,19 @@ test: setup browser
 	$(BIN)/rag eval --set eval/holdout.jsonl $(HOLDOUT_LIMITS)
 	$(BIN)/rag eval --set eval/holdout-b.jsonl $(HOLDOUT_B_LIMITS)
 	$(BIN)/rag eval --set eval/holdout-c.jsonl $(HOLDOUT_C_LIMITS)
+	$(BIN)/rag reader eval $(READER_LIMITS)
 
 index: setup
 	$(BIN)/rag index
 
 eval: setup
 	$(BIN)/rag eval
+
+## eval-trial: the external check: CMRC 2018 trial passages as a corpus, its 1,002 questions through the whole pipeline, and the reader alone
+eval-trial: setup
+	$(BIN)/rag index $(TRIAL)/corpus --index-dir $(TRIAL_INDEX) --quiet
+	$(BIN)/rag eval --set $(TRIAL)/questions.jsonl --index-dir $(TRIAL_INDEX)
+	$(BIN)/rag reader eval --set ../shared/qa-data/cmrc2018_trial.json
 
 bench: setup
 	$(PIP) -e '.[test,bench]'

@@ -168,11 +168,15 @@ def bench_query(run: Run) -> tuple[dict, str]:
 
     picks = [run.items[i] for i in np.linspace(0, len(run.items) - 1, QUERIES + WARMUP).astype(int)]
     engine, embedder = run.engine, run.embedder
+    depth = engine.settings.read_depth
+    # What the reader reads for each question: its top passages (found once, outside the timing).
+    passages = {it["question"]: [c.text for c in engine.ask(it["question"], depth, _history(it)).citations[:depth]] for it in picks}
     data, rows = {}, []
     for threads in (1, 2):
         torch.set_num_threads(threads)
         with run.server() as live, httpx.Client(base_url=live.url, timeout=60) as http:
             steps = {"Embedder.queries (1 question)": lambda it: embedder.queries([it["question"]]),
+                     f"Reader.read ({depth} passages)": lambda it: engine.reader.read(it["question"], passages[it["question"]]),
                      "Engine.ask in-process": lambda it: engine.ask(it["question"], TOP_K, _history(it)),
                      "POST /ask via uvicorn": lambda it: http.post("/ask", json=_payload(it)).raise_for_status()}
             _interleaved(steps, picks[:WARMUP])

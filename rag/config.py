@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     ann_threshold: int = Field(default=200_000, ge=1, description="chunk count above which FAISS search is approximate (HNSW)")
+    read_depth: int = Field(default=4, ge=1, le=50, description="top passages the answer reader reads")
+    reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
     api_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

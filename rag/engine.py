@@ -59,7 +59,7 @@ class _State:
 class Engine:
     """``Engine.open()`` loads everything once; ``engine.ask(...)`` answers a question."""
 
-    def __init__(self, settings: Settings | None = None, embedder=None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder=None, reader=None) -> None:
         self.settings = settings or get_settings()
         index = Index.load(self.settings.index_dir)  # fail fast, before the model loads
         if embedder is None:
@@ -67,6 +67,13 @@ class Engine:
 
             embedder = Embedder(self.settings)
         self.embedder = embedder
+        if reader is None:
+            from .reader.build import ensure_reader
+            from .reader.reader import Reader
+
+            reader = Reader(ensure_reader(self.settings.home), threads=self.settings.threads,
+                            windows_per_passage=self.settings.reader_windows)
+        self.reader = reader
         self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()
         self._state = self._load(index)
@@ -84,7 +91,7 @@ class Engine:
             index=index,
             searcher=Searcher(index, self.embedder, self.tokenizer),
             reader=QuestionReader(self.tokenizer, expander),
-            answerer=Answerer(self.tokenizer, index.idf(), chunks=index.chunks),
+            answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth),
         )
 
     def warm_up(self) -> None:
@@ -131,7 +138,7 @@ class Engine:
     @staticmethod
     def _answer(state: _State, question: str, history: list[str] | None, top_k: int, mode: str):
         parsed = state.reader(question, history)
-        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, 2 * state.answerer.depth), mode=mode)
+        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)
         return parsed, state.answerer(parsed, hits, top_k=top_k)
 
 
@@ -147,7 +154,7 @@ def _citations(answer: Answer) -> list[Citation]:
             highlight = [reading.span.start, reading.span.end] if reading.span else list(reading.sentence)
         citations.append(Citation(
             rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
-            paragraph=chunk.paragraph, text=chunk.text, score=round(reading.score, 4), highlight=highlight,
+            paragraph=chunk.paragraph, text=chunk.text, score=round(reading.hit.score, 4), highlight=highlight,
             heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by,
         ))
     return citations

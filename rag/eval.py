@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from .reader.metrics import exact_match, f1
 from .tokenizing import normalize
 
 KINDS = ("fact", "paraphrase", "english", "traditional", "follow-up", "conflict", "unanswerable")
@@ -87,6 +88,9 @@ class Outcome:
     top: list[str] = field(default_factory=list)
     confidence: float = 0.0
     status: str = ""
+    value: str | None = None
+    em: float | None = None  # the value against the gold answers, as CMRC scores it (answerable items only)
+    f1: float | None = None
 
     @property
     def answerable(self) -> bool:
@@ -112,8 +116,12 @@ def judge(item: dict, response: dict, latency_ms: float) -> Outcome:
         answer_ok = any(normalize(a) in norm_answer for a in item["answers"]) if item["answers"] else abstained
         covered = None
     top = [f"[{c['rank']}] {c['date']} #{c['paragraph']} {c['text'][:60]}" for c in citations[:3]]
+    value = response.get("value")
+    scored = item["kind"] != "unanswerable"
     return Outcome(item["id"], item["kind"], item["question"], rank, answer, answer_ok, abstained, covered,
-                   latency_ms, item["answers"], top, response.get("confidence", 0.0), response.get("status", ""))
+                   latency_ms, item["answers"], top, response.get("confidence", 0.0), response.get("status", ""),
+                   value, exact_match(value, item["answers"]) if scored else None,
+                   f1(value, item["answers"]) if scored else None)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -139,6 +147,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "hit@5": rate(answerable, lambda o: o.rank is not None and o.rank <= 5),
         "mrr": round(statistics.fmean(1 / o.rank if o.rank else 0 for o in answerable), 4) if answerable else None,
         "answer_accuracy": rate(answerable, lambda o: o.answer_ok),
+        "em": round(statistics.fmean(o.em for o in answerable), 4) if answerable else None,
+        "f1": round(statistics.fmean(o.f1 for o in answerable), 4) if answerable else None,
         "wrongly_abstained": rate(answerable, lambda o: o.abstained),
         "abstention_accuracy": rate(unanswerable, lambda o: o.abstained),
         "abstention_precision": rate([o for o in outcomes if o.abstained], lambda o: not o.answerable),
@@ -164,7 +174,7 @@ class Report:
                 "failures": [asdict(o) for o in self.failures], "outcomes": [asdict(o) for o in self.outcomes]}
 
     def to_markdown(self) -> str:
-        keys = ["questions", "hit@1", "hit@3", "hit@5", "mrr", "answer_accuracy", "wrongly_abstained",
+        keys = ["questions", "hit@1", "hit@3", "hit@5", "mrr", "answer_accuracy", "em", "f1", "wrongly_abstained",
                 "abstention_accuracy", "abstention_precision", "conflict_coverage", "p50_ms", "p95_ms"]
         fmt = lambda v: "–" if v is None else str(v)  # noqa: E731
         lines = [f"# Evaluation {self.settings['when']}", "",
@@ -177,7 +187,7 @@ class Report:
         for o in self.failures:
             got = o.answer if o.answer is not None else "(not found)"
             lines.append(f"- **{o.id}** ({o.kind}) {o.question} — expected {' / '.join(o.expected) or '(not found)'}; "
-                         f"hit rank {o.rank}; answer: {got}")
+                         f"hit rank {o.rank}; value: {o.value}; answer: {got}")
             lines += [f"    - {t}" for t in o.top]
         return "\n".join(lines) + "\n"
 

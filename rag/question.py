@@ -1,4 +1,4 @@
-"""Understand a question: what kind of answer it wants, its keywords, and what a follow-up refers to."""
+"""Understand a question: its keywords, the names a passage must contain, and what a follow-up refers to."""
 
 from __future__ import annotations
 
@@ -10,24 +10,6 @@ from jieba import posseg
 from .crosslingual import EnglishExpander, is_english
 from .tokenizing import Tokenizer, normalize
 
-# Step 1: the kind of answer asked for, by the question word.
-_KINDS_ZH = [
-    ("date", r"哪一?年|何时|什么时[候间]|几月|哪天|哪一天|日期|时间|截止|何年"),
-    ("list", r"哪些|哪几|包括什么|有什么"),  # before number: 哪几条 asks for the items, not a count
-    ("number", r"多少|几[个家项名条所座年倍亿万次批]?|多大|多高|多长|多远|多快|第几|排名|排第"),
-    ("who", r"谁|哪位|什么人|哪个人|姓名|负责人是"),
-    ("where", r"哪里|在哪|什么地方|何地|地址|何处|哪个地方"),
-    ("what", r"什么|哪个|哪家|哪一|何种|哪种|哪[份项款条所座类]|名称"),
-    ("number", r"比例|占比|百分|增速|增长了?多|金额|规模|面积"),  # an attribute alone: "…的增速？"
-]
-_KINDS_EN = [
-    ("date", r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bdeadline\b"),
-    ("number", r"\bhow (much|many|large|big|long|far)\b|\b(number|amount|target|area|size|revenue|growth|share|percentage|investment|output|total|fax|rank|ranking)\b"),
-    ("who", r"\bwho\b|\bwhose\b|\bwhat is the name of the (person|official|head|mayor)"),
-    ("list", r"\bwhich (industries|sectors|fields|companies|firms|areas|projects)\b|\bwhat (industries|sectors|fields|areas|projects)\b"),
-    ("where", r"\bwhere\b|\baddress\b"),
-    ("what", r"\bwhat\b|\bwhich\b"),
-]
 QUESTION_WORDS = set(
     "多少 几 几个 什么 哪些 哪 哪个 哪家 哪里 哪位 谁 何时 时候 什么时候 吗 呢 了 请问 是 的 有 为 如何 怎样 怎么 哪一年 哪年 "
     "多大 是否 目前 现在 呀 啊 吧 么 啥 那 那么 还有 另外 又 和 与 及 在 对 将 把 被 于 之 其 该 这 那个 这个 个 一下 告诉 我 "
@@ -36,8 +18,6 @@ QUESTION_WORDS = set(
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-_ASKING = re.compile(r"多少|几|什么|哪些|哪个|哪家|哪里|谁|多大|多长|多高|多远|何时")
-_WHICH = re.compile(r"(?:哪一?[个份项款条所座类家种]|什么)(\w{2})")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 # A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
@@ -105,25 +85,14 @@ class Keyword:
 class Question:
     raw: str
     text: str  # what the dense retriever embeds: simplified, follow-ups resolved
-    kind: str  # number | date | who | list | where | what | sentence
     groups: list[Keyword] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     english: bool = False
     rewritten: bool = False
-    phrases: list[str] = field(default_factory=list)  # adjacent word pairs of the question as asked (营业收入同比)
-    focus: list[str] = field(default_factory=list)  # the attribute asked for: the word before 多少/什么
-    asked: str = ""  # the thing a 哪份/哪家 question asks for (哪份名单 → 名单)
 
     @property
     def keywords(self) -> list[str]:
         return list(dict.fromkeys(word for group in self.groups for word in group.words if len(word) > 1 or group.word == word))
-
-
-def answer_kind(text: str, english: bool) -> str:
-    for kind, pattern in _KINDS_EN if english else _KINDS_ZH:
-        if re.search(pattern, text, re.I):
-            return kind
-    return "sentence"
 
 
 class QuestionReader:
@@ -147,19 +116,6 @@ class QuestionReader:
         anchor = (flag in _TYPED_FLAGS and word not in _GENERIC_PLACES) or bool(_YEAR.fullmatch(word)) \
             or (flag == "m" and bool(_SESSION.fullmatch(word)))
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
-
-    def _focus(self, text: str) -> list[str]:
-        """The word before the question word, skipping 是/的/了 (…的建筑面积是多少 → 建筑面积); when that
-        is a verb, the thing it is said of too (地区生产总值增长了多少 → 增长, 生产总值)."""
-        tagged = self._tagged(text)
-        for i, (word, _) in enumerate(tagged):
-            if _ASKING.fullmatch(word):
-                before = [(w, f) for w, f in tagged[:i] if w not in QUESTION_WORDS and len(w) > 1 and re.search(r"\w", w)]
-                if before and before[-1][1].startswith("v"):  # 增加值同比增长多少: 增长, and 增加值 past the adverb
-                    noun = next((w for w, f in reversed(before[-3:-1]) if f.startswith("n")), None)
-                    return [before[-1][0]] + ([noun] if noun else [])
-                return [w for w, _ in before[-1:]]
-        return []
 
     def _named(self, words: list[str]) -> bool:
         """All of an English term's Chinese renderings are names (places, organisations) in the dictionary."""
@@ -213,9 +169,6 @@ class QuestionReader:
         question = _MARKUP.sub(" ", question).strip() or question  # <script>…</script> is not part of a question
         english = is_english(question)
         text, base = self.rewrite(question, history or [])
-        kind = answer_kind(question if english else normalize(question), english)
-        if kind == "sentence" and base:
-            kind = answer_kind(text, False)
         if english and self.expander is not None:
             # A year, a named place or organisation (Luquan → 鹿泉区, high-tech zone → 高新区), or a
             # session number (十一届七次) must be in the answering passage, as in a Chinese question.
@@ -237,9 +190,5 @@ class QuestionReader:
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
                     groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
-        own_words = [] if english else [w for w, _ in self._words(normalize(question))]
-        focus = [] if english else self._focus(normalize(question))
-        phrases = [a + b for a, b in zip(own_words, own_words[1:])]
-        return Question(raw=question, text=question if english else text, kind=kind, groups=groups,
-                        years=years, english=english, rewritten=bool(base), phrases=phrases, focus=focus,
-                        asked=(m.group(1) if (m := _WHICH.search(normalize(question))) else ""))
+        return Question(raw=question, text=question if english else text, groups=groups,
+                        years=years, english=english, rewritten=bool(base))

@@ -43,10 +43,18 @@ def settings(index_dir) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(settings, embedder):
+def reader():
+    from rag.reader.build import ensure_reader
+    from rag.reader.reader import Reader
+
+    return Reader(ensure_reader(Settings().home), threads=1)
+
+
+@pytest.fixture(scope="session")
+def engine(settings, embedder, reader):
     from rag.engine import Engine
 
-    return Engine(settings, embedder)
+    return Engine(settings, embedder, reader)
 
 
 @pytest.fixture(scope="session")

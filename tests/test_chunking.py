@@ -74,3 +74,11 @@ def test_long_paragraphs_split_at_sentence_ends_and_tiny_ones_attach():
     assert all(c.text.endswith("。") for c in long_parts)
     assert not any(c.text == "好。" for c in chunks)
     assert any(c.text.startswith("好。第二段") for c in chunks)
+
+
+def test_a_single_long_line_cut_off_mid_sentence_is_a_passage_not_a_heading():
+    # Encyclopedia extracts often end mid-sentence; a whole article on one such line was dropped as a heading.
+    text = "中国（南京）国际象棋超级大赛原名中国（南京）国际象棋特级大师邀请赛，首届比赛于2008年12月在南京举行。" * 3 + "双循环赛制比"
+    chunks = Chunker()(Document(doc_id="wiki", title="国际象棋超级大赛", text=text))
+    assert chunks and all(c.kind == "body" for c in chunks)
+    assert "特级大师邀请赛" in chunks[0].text

@@ -45,12 +45,12 @@ def private_index(tmp_path, index_dir) -> tuple[Path, Path]:
     return corpus, index
 
 
-def test_rebuild_while_serving_loses_no_request(private_index, settings, embedder):
+def test_rebuild_while_serving_loses_no_request(private_index, settings, embedder, reader):
     corpus, index = private_index
     private = settings.model_copy(update={"index_dir": index, "corpus_dir": corpus})
     from web.app import create_app
 
-    with LiveServer(create_app(private, Engine(private, embedder))) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+    with LiveServer(create_app(private, Engine(private, embedder, reader))) as live, httpx.Client(base_url=live.url, timeout=30) as http:
         before = http.post("/ask", json={"question": NEW_QUESTION}).json()
         assert "3721" not in str(before)
         old_version = http.get("/health").json()["index_version"]
@@ -93,10 +93,10 @@ def test_rebuild_while_serving_loses_no_request(private_index, settings, embedde
         assert reload.status_code == 200 and reload.json() == {"reloaded": False, "index_version": built.version}
 
 
-def test_admin_reload_switches_at_once(private_index, settings, embedder):
+def test_admin_reload_switches_at_once(private_index, settings, embedder, reader):
     corpus, index = private_index
     private = settings.model_copy(update={"index_dir": index, "corpus_dir": corpus})
-    engine = Engine(private, embedder)
+    engine = Engine(private, embedder, reader)
     (corpus / f"{NEW_DOC}.md").write_text(NEW_ARTICLE, encoding="utf-8")
     built = build_index(corpus, index, embedder, progress=False)
     assert engine.index.version != built.version
@@ -127,11 +127,11 @@ DAMAGE = ["faiss.index truncated", "vectors.npy truncated", "chunks.jsonl trunca
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
-def test_corrupted_index_is_index_unavailable(private_index, settings, embedder, damage):
+def test_corrupted_index_is_index_unavailable(private_index, settings, embedder, reader, damage):
     _, index = private_index
     _break(index, damage)
     with pytest.raises(IndexUnavailable, match="rag index"):
-        Engine(settings.model_copy(update={"index_dir": index}), embedder)
+        Engine(settings.model_copy(update={"index_dir": index}), embedder, reader)
 
 
 def test_cli_on_a_corrupted_index_says_what_to_run(private_index):

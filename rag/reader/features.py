@@ -1,0 +1,94 @@
+"""Question + passage → model windows, and model logits → answer spans.
+
+Why one module: training and reading must cut windows the same way, and a span's token
+positions only mean something through the offsets recorded when the window was cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_LENGTH = 256  # tokens per window (question + passage + 4 special tokens)
+STRIDE = 96  # tokens shared by neighbouring windows of one long passage
+MAX_QUESTION_TOKENS = 64
+MAX_ANSWER_TOKENS = 64  # CMRC answers run up to ~100 characters, ~1.4 characters a token
+NO_ANSWER = 0  # the <s> position: a window that does not answer points here
+
+
+@dataclass
+class Window:
+    """One model input: ``offsets[i]`` is the (start, end) characters in the passage of
+    token ``i``, or None for question and special tokens."""
+
+    passage: int  # index of the passage among those read together
+    input_ids: list[int]
+    offsets: list[tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class Span:
+    passage: int
+    start: int  # characters in the passage, end exclusive
+    end: int
+    text: str
+    score: float  # start + end logit
+    no_answer: float  # the window's <s> score: higher means this window does not answer
+
+
+def cut_windows(tokenizer, question: str, passages: list[str], max_length: int = MAX_LENGTH,
+                stride: int = STRIDE) -> list[Window]:
+    """Windows over every passage, each holding the whole (shortened) question."""
+    question_ids = tokenizer(question, add_special_tokens=False)["input_ids"][:MAX_QUESTION_TOKENS]
+    question = tokenizer.decode(question_ids) if question_ids else question
+    if not passages:
+        return []
+    encoded = tokenizer([question] * len(passages), passages, truncation="only_second",
+                        max_length=max_length, stride=stride, return_overflowing_tokens=True,
+                        return_offsets_mapping=True)
+    windows = []
+    for i, ids in enumerate(encoded["input_ids"]):
+        sequence = encoded.sequence_ids(i)
+        offsets = [tuple(o) if s == 1 else None for o, s in zip(encoded["offset_mapping"][i], sequence)]
+        windows.append(Window(encoded["overflow_to_sample_mapping"][i], ids, offsets))
+    return windows
+
+
+def token_span(window: Window, start_char: int, end_char: int) -> tuple[int, int] | None:
+    """Token positions (inclusive) covering characters [start_char, end_char) of the passage,
+    or None when the window does not hold all of them."""
+    inside = [i for i, o in enumerate(window.offsets) if o is not None]
+    if not inside or window.offsets[inside[0]][0] > start_char or window.offsets[inside[-1]][1] < end_char:
+        return None
+    start = next(i for i in inside if window.offsets[i][1] > start_char)
+    end = next(i for i in reversed(inside) if window.offsets[i][0] < end_char)
+    return (start, end) if start <= end else None
+
+
+def best_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray, passage: str,
+               n_best: int = 20, max_answer_tokens: int = MAX_ANSWER_TOKENS, top: int = 5) -> list[Span]:
+    """The ``top`` best spans of one window: n-best starts × n-best ends, inside the passage,
+    not reversed, not longer than ``max_answer_tokens``; score = start + end logit."""
+    length = len(window.input_ids)  # logits of a batch are padded to its longest window
+    start_logits, end_logits = start_logits[:length], end_logits[:length]
+    no_answer = float(start_logits[NO_ANSWER] + end_logits[NO_ANSWER])
+    starts = np.argsort(start_logits)[::-1][:n_best]
+    ends = np.argsort(end_logits)[::-1][:n_best]
+    spans = []
+    for s in starts:
+        if window.offsets[s] is None:
+            continue
+        for e in ends:
+            if window.offsets[e] is None or e < s or e - s + 1 > max_answer_tokens:
+                continue
+            a, b = window.offsets[s][0], window.offsets[e][1]
+            text = passage[a:b]
+            stripped = text.strip()
+            if not stripped:
+                continue
+            a += len(text) - len(text.lstrip())
+            spans.append(Span(window.passage, a, a + len(stripped), stripped,
+                              float(start_logits[s] + end_logits[e]), no_answer))
+    spans.sort(key=lambda span: -span.score)
+    return spans[:top]

@@ -1,0 +1,132 @@
+"""The answer reader: shipped weights match their manifest, the merged model reads, data loading,
+windows, metrics, and a training run that checkpoints and resumes (real model, tiny data)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from rag.config import get_settings
+from rag.model import ModelError, ensure_model
+from rag.reader.build import DELTA_FILE, build_reader, check_delta, ensure_reader, sha256, shipped_delta
+from rag.reader.features import cut_windows, token_span
+from rag.reader.metrics import exact_match, f1
+from rag.reader.squad import load_examples
+
+torch.set_num_threads(1)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "qa-data"
+PASSAGE = ("长江是亚洲第一长河和世界第三长河，全长约6300公里，流域面积约180万平方公里。"
+           "长江发源于青藏高原的唐古拉山脉各拉丹冬峰西南侧，干流流经青海、西藏、四川、云南、重庆、湖北、湖南、"
+           "江西、安徽、江苏、上海共11个省级行政区，于崇明岛以东注入东海。")
+
+
+def test_shipped_weights_match_their_manifest():
+    manifest = check_delta(shipped_delta())
+    assert manifest["delta_sha256"] == sha256(shipped_delta() / DELTA_FILE)
+    assert manifest["attribution"] and all("CC BY-SA" in line for line in manifest["attribution"])
+    assert set(manifest["data"]) == {"cmrc2018_train.json", "drcd_dev.json", "drcd_test.json", "xquad_zh.json"}
+    assert "cmrc2018_trial.json" not in manifest["data"]  # the measuring set is never trained on
+    assert (shipped_delta() / DELTA_FILE).stat().st_size < 25 * 2**20  # a delta, not a base model
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the public QA data is not beside the repository")
+def test_manifest_names_the_data_files_it_was_trained_on():
+    manifest = check_delta(shipped_delta())
+    for name, digest in manifest["data"].items():
+        assert sha256(SHARED / name) == digest
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    delta = tmp_path / "delta"
+    shutil.copytree(shipped_delta(), delta)
+    data = bytearray((delta / DELTA_FILE).read_bytes())
+    data[-1] ^= 0xFF
+    (delta / DELTA_FILE).write_bytes(bytes(data))
+    target = tmp_path / "models" / "reader"
+    with pytest.raises(ModelError, match="do not match their manifest"):
+        build_reader(target, ensure_model(get_settings().home, progress=False), delta)
+    assert not target.exists() and not any(target.parent.glob("*.tmp-*"))
+
+
+def test_missing_weights_say_how_to_make_them(tmp_path):
+    with pytest.raises(ModelError, match="rag reader train"):
+        ensure_reader(tmp_path / "home", tmp_path / "nothing-here")
+
+
+def test_reader_finds_spans_in_a_passage_it_never_saw(reader):
+    for question, expected in [("长江全长大约多少公里？", "6300公里"), ("长江最终注入哪里？", "东海"),
+                               ("长江的干流流经多少个省级行政区？", "11个")]:
+        spans = reader.read(question, [PASSAGE])
+        assert spans, question
+        assert expected in spans[0].text and len(spans[0].text) <= len(expected) + 6, (question, spans[0].text)
+        assert PASSAGE[spans[0].start:spans[0].end] == spans[0].text
+
+
+def test_a_passage_that_does_not_answer_scores_lower(reader):
+    question = "长江全长大约多少公里？"
+    answering, unrelated = reader.read(question, [PASSAGE])[0], reader.read(question, ["黄山位于安徽省南部，以奇松、怪石、云海、温泉著称。"])[0]
+    assert answering.score - answering.no_answer > unrelated.score - unrelated.no_answer
+
+
+def test_long_passages_are_read_in_the_windows_that_share_most_with_the_question(reader):
+    filler = "这一段与问题无关，只是填充文字。" * 40
+    passage = filler + PASSAGE + filler
+    windows = cut_windows(reader.tokenizer, "长江全长大约多少公里？", [passage])
+    assert len(windows) > 2
+    chosen = reader.windows("长江全长大约多少公里？", [passage], limit=1)
+    start = passage.index("6300公里")
+    assert len(chosen) == 1 and token_span(chosen[0], start, start + 6) is not None
+    assert "6300公里" in reader.read("长江全长大约多少公里？", [passage])[0].text
+
+
+def test_cmrc_measures():
+    assert exact_match("天津泰达。", ["天津泰达"]) == 1.0
+    assert exact_match("泰达", ["天津泰达"]) == 0.0
+    assert f1("现效力于中超球队天津泰达", ["天津泰达"]) == pytest.approx(0.5)
+    assert f1("Apple公司", ["apple 公司"]) == 1.0
+    assert f1(None, ["东海"]) == 0.0
+
+
+def test_traditional_data_is_simplified_and_shifted_answers_are_found(tmp_path):
+    data = {"data": [{"title": "臺灣", "paragraphs": [{"context": "臺灣的首都是臺北市，人口眾多。", "qas": [
+        {"id": "1", "question": "臺灣的首都是哪裡？", "answers": [{"text": "臺北市", "answer_start": 7}]},  # one too far
+        {"id": "2", "question": "沒有答案？", "answers": [{"text": "不存在", "answer_start": 0}]},
+    ]}]}]}
+    path = tmp_path / "drcd_tiny.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    examples = load_examples(path)
+    assert len(examples) == 1
+    example = examples[0]
+    assert example.context == "台湾的首都是台北市，人口众多。" and example.question == "台湾的首都是哪里？"
+    assert example.context[example.starts[0]:].startswith("台北市")
+
+
+def test_training_checkpoints_and_resumes(tmp_path):
+    from rag.reader.train import TrainConfig, train
+
+    contexts = [PASSAGE, "黄山位于安徽省南部，以奇松、怪石、云海、温泉著称，1990年被列入世界遗产名录。"]
+    qas = [("长江全长多少公里？", "6300公里", 0), ("长江注入哪里？", "东海", 0), ("黄山位于哪里？", "安徽省南部", 1),
+           ("黄山哪一年列入世界遗产名录？", "1990年", 1)]
+    data = {"data": [{"title": f"t{i}", "paragraphs": [{"context": c, "qas": [
+        {"id": f"{i}-{j}", "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}
+        for j, (q, a, k) in enumerate(qas) if k == i]}]} for i, c in enumerate(contexts)]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "run"
+    base = str(ensure_model(get_settings().home, progress=False))
+    config = dict(data=[str(path)], out=str(out), base_model=base, batch_size=2, threads=1, save_every=1,
+                  frozen_layers=10, validation_every=1000)
+    train(TrainConfig(**config, max_steps=1))
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 1
+    train(TrainConfig(**config, max_steps=2))
+    log = [json.loads(line) for line in (out / "train-log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert any(r["event"] == "resume" and r["step"] == 1 for r in log)
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2
+    assert all(name.startswith(("roberta.encoder.layer.10.", "roberta.encoder.layer.11.", "qa_outputs.")) for name in state["trained"])
+    assert json.loads((out / "config.json").read_text())["data_sha256"]["tiny.json"]
