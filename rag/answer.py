@@ -28,6 +28,7 @@ from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
+SHORT_VALUE = 24  # characters: a name or a post, not a clause, can be a reported value in conflict
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Reading:
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage or its context
     borrowed: bool = False  # anchored only by what the neighbouring passages name
+    dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
+
+    @property
+    def eligible(self) -> bool:
+        return self.span is not None and self.anchored and not self.dated_elsewhere
 
     @property
     def value(self) -> str | None:
@@ -176,8 +182,17 @@ class Answerer:
                 reading.span = span
                 reading.margin = span.score - span.no_answer
                 reading.score = reading.margin + self.weights.retrieval * hit.score
+                reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
             readings.append(reading)
         return readings
+
+    @staticmethod
+    def _of_years(reading: Reading, years: list[int]) -> bool:
+        """The span's sentence names none of the years asked about but names others (去年 in a 2023
+        article is 2022): a figure for another year does not answer. A sentence naming no year may."""
+        start, end = reading.sentence
+        said = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(reading.hit.chunk.text[start:end], reading.hit.chunk.year))}
+        return not said or bool(said & set(years))
 
     @staticmethod
     def _answerable_shape(question: Question) -> bool:
@@ -190,13 +205,12 @@ class Answerer:
         if not readings:
             return Answer(None, "not_found", [])
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
-        readings.sort(key=lambda r: (r.span is None, not r.anchored, -r.score))
+        readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
         best = readings[0]
         confidence = _sigmoid(best.score - self.weights.threshold) if best.span else 0.0
-        if (best.span is None or not best.anchored or best.score < self.weights.threshold
-                or not self._answerable_shape(question)):
+        if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
-        conflict = self._conflict(question, readings)
+        conflict = self._conflict(readings)
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
         if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
@@ -213,42 +227,39 @@ class Answerer:
             return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)
 
-    def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
+    def _conflict(self, readings: list[Reading]) -> list[dict]:
         """Different values for one fact from different articles, newest first.
 
-        Only values that can be one fact reported twice: both passages answer nearly as well, the
-        values are figures or dates in the same unit (亩 against 亿元 is two facts), within 1.5× of
-        each other, and not dated to another year than the one asked about."""
+        Only values that can be one fact reported twice, each from a passage that answers nearly as
+        well as the best: figures in the same unit (亩 against 亿元 is two facts) within 1.5× of each
+        other; or short names and posts from reports of different dates (a post or an office holder
+        that changed), where one value ending with the other (石家庄高新区… / 高新区…) is the same value."""
         best = readings[0]
-        if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
-            return []
+        figure = bool(re.search(r"\d|[一二三四五六七八九十]", best.value or ""))
         by_doc: dict[str, Reading] = {}
         for reading in readings:
-            if reading.span is None or not reading.anchored or reading.score < best.score - self.weights.conflict_margin:
+            if not reading.eligible or reading.score < max(self.weights.threshold, best.score - self.weights.conflict_margin):
                 continue
-            if reading.score < self.weights.threshold or unit_of(reading.value) != unit_of(best.value):
+            if figure and (unit_of(reading.value) != unit_of(best.value) or not self._same_fact(best, reading)):
                 continue
-            if not self._same_fact(question, best, reading):
+            if not figure and (len(reading.value) > SHORT_VALUE or not reading.hit.chunk.date
+                               or (reading is not best and reading.hit.chunk.date == best.hit.chunk.date)):
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
-        if len({value_key(r.value) for r in by_doc.values()}) < 2:
+        values = {value_key(r.value) for r in by_doc.values()}
+        if not figure:
+            values = {v for v in values if not any(other != v and v.endswith(other) for other in values)}
+        if len(values) < 2:
             return []
         chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
         return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
                  "paragraph": r.hit.chunk.paragraph, "reading": r} for r in chosen]
 
     @staticmethod
-    def _same_fact(question: Question, best: Reading, other: Reading) -> bool:
-        """Reports revise a figure (1000 → 1100亿元) but do not multiply it; a figure dated to another
-        year than the question's is another year's fact."""
-        if question.years:
-            year = other.hit.chunk.year
-            start, end = other.sentence
-            said = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(other.hit.chunk.text[start:end], year))}
-            if said and not said & set(question.years):
-                return False
+    def _same_fact(best: Reading, other: Reading) -> bool:
+        """Reports revise a figure (1000 → 1100亿元) but do not multiply it."""
         numbers = [float(m.group(0)) for m in (re.search(r"\d+(?:\.\d+)?", value_key(r.value)) for r in (best, other)) if m]
         return len(numbers) < 2 or max(numbers) <= 1.5 * min(numbers)
 

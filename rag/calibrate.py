@@ -18,14 +18,14 @@ from .reader.metrics import f1
 from .search import Query
 from .tokenizing import normalize
 
-RETRIEVAL_GRID = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
+RETRIEVAL_GRID = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0]
 
 
 @dataclass
 class Candidate:
     margin: float
     retrieval: float
-    anchored: bool
+    eligible: bool  # anchored and not dated to another year
     correct: bool
 
 
@@ -54,14 +54,14 @@ def collect(engine, items: list[dict], name: str, progress: bool = False) -> lis
         hits = state.searcher(Query(question.text, question.keywords), k=state.answerer.depth)
         readings = [r for r in state.answerer.read(question, hits) if r.span is not None]
         answers = item["answers"]
-        rows.append(Row(name, bool(answers), [Candidate(r.margin, r.hit.score, r.anchored, bool(answers) and _correct(r, answers))
+        rows.append(Row(name, bool(answers), [Candidate(r.margin, r.hit.score, r.eligible, bool(answers) and _correct(r, answers))
                                               for r in readings]))
     return rows
 
 
 def _choose(row: Row, retrieval: float) -> tuple[float, bool] | None:
     """The answer score and correctness of the passage the answer step would pick."""
-    scored = [(c.margin + retrieval * c.retrieval, c) for c in row.candidates if c.anchored]
+    scored = [(c.margin + retrieval * c.retrieval, c) for c in row.candidates if c.eligible]
     if not scored:
         return None
     score, best = max(scored, key=lambda pair: pair[0])
@@ -89,8 +89,8 @@ def evaluate(rows: list[Row], weights: AnswerWeights) -> dict:
 
 def fit(rows: list[Row]) -> tuple[AnswerWeights, dict]:
     """Retrieval weight: most correct picks on answerable questions, averaged over the sets.
-    Threshold: the best balance of answering answerable questions correctly and declining the rest
-    (mean of correct-answered rate and unanswerable-declined rate, each set weighing the same)."""
+    Threshold: most questions answered right or declined rightly, averaged over the sets (so a set's
+    share of unanswerable questions is what the threshold trades against)."""
     names = list(dict.fromkeys(r.set for r in rows))
 
     def pick_rate(retrieval: float) -> float:
@@ -103,13 +103,15 @@ def fit(rows: list[Row]) -> tuple[AnswerWeights, dict]:
 
     retrieval = max(RETRIEVAL_GRID, key=lambda w: (pick_rate(w), -w))
     scores = sorted({round(p[0], 2) for r in rows if (p := _choose(r, retrieval))})
-    answerable = [r for r in rows if r.answerable]
     unanswerable = [r for r in rows if not r.answerable]
 
     def balance(threshold: float) -> float:
-        good = statistics.fmean(bool((p := _choose(r, retrieval)) and p[0] >= threshold and p[1]) for r in answerable)
-        declined = statistics.fmean(not ((p := _choose(r, retrieval)) and p[0] >= threshold) for r in unanswerable) if unanswerable else 1.0
-        return (good + declined) / 2
+        """What a user of each set sees: answered right or declined rightly, sets weighing the same."""
+        def right(r: Row) -> bool:
+            p = _choose(r, retrieval)
+            answered = p is not None and p[0] >= threshold
+            return (answered and p[1]) if r.answerable else not answered
+        return statistics.fmean(statistics.fmean(right(r) for r in rows if r.set == name) for name in names)
 
     threshold = max([-100.0] + scores, key=lambda t: (round(balance(t), 4), -abs(t)))
     weights = AnswerWeights(retrieval=retrieval, threshold=threshold)

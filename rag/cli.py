@@ -112,7 +112,7 @@ def reader_export(
     from .reader.build import MANIFEST_FILE
 
     reader = Reader(_reader_path(out), threads=get_settings().threads)
-    measured = reading_comprehension(reader, validation_examples(manifest["config"]), progress=True)
+    measured = reading_comprehension(reader, validation_examples(manifest["config"]), progress=sys.stderr.isatty())
     manifest["validation"] = measured
     path = out / MANIFEST_FILE
     written = json.loads(path.read_text(encoding="utf-8"))

@@ -22,8 +22,8 @@ DELTA_FILE = "delta.safetensors"
 MANIFEST_FILE = "manifest.json"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 # Sanity check for a merged reader: the span asked for is plain in the passage.
-_CHECK_QUESTION = "鹿泉区2024年电子信息产业营业收入的目标是多少？"
-_CHECK_PASSAGE = "鹿泉区电子信息产业2023年营业收入达到1000亿元。2024年，该区电子信息产业营业收入目标为1100亿元。"
+_CHECK_QUESTION = "鹿泉区电子信息产业2024年的营业收入目标是多少？"
+_CHECK_PASSAGE = "鹿泉区是石家庄市电子信息产业的主要承载地。2024年，该区电子信息产业营业收入目标为1100亿元。"
 _CHECK_ANSWER = "1100亿元"
 
 

