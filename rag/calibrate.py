@@ -126,8 +126,10 @@ def write(weights: AnswerWeights, report: dict, path: Path) -> None:
     path.write_text(json.dumps({**asdict(weights), **report}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_corpus(examples, folder: Path) -> list[dict]:
-    """Passages of held-out training questions as a corpus folder (one article each), and their questions."""
+def write_corpus(examples, folder: Path, absent_every: int = 2) -> list[dict]:
+    """Passages of held-out training questions as a corpus folder (one article each), and their
+    questions. Every ``absent_every``-th passage is left out, so its questions have no answer in the
+    corpus: the not-found threshold learns from questions a user could really ask of it."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.md"):
         old.unlink()
@@ -136,8 +138,11 @@ def write_corpus(examples, folder: Path) -> list[dict]:
     for example in examples:
         if example.context not in names:
             names[example.context] = f"p{len(names):04d}"
-            title = example.title.replace('"', "'")
-            (folder / f"{names[example.context]}.md").write_text(
-                f'---\ntitle: "{title}"\nsource: held-out training passage\n---\n\n{example.context}\n', encoding="utf-8")
-        items.append({"id": example.id, "question": example.question, "answers": list(example.answers), "kind": "fact"})
+            if len(names) % absent_every:
+                title = example.title.replace('"', "'")
+                (folder / f"{names[example.context]}.md").write_text(
+                    f'---\ntitle: "{title}"\nsource: held-out training passage\n---\n\n{example.context}\n', encoding="utf-8")
+        present = (folder / f"{names[example.context]}.md").exists()
+        items.append({"id": example.id, "question": example.question, "answers": list(example.answers) if present else [],
+                      "kind": "fact" if present else "unanswerable"})
     return items
