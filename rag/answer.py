@@ -28,7 +28,6 @@ from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
-SHORT_VALUE = 24  # characters: a name or a post, not a clause, can be a reported value in conflict
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,7 @@ class AnswerWeights:
     """How reader and retrieval combine, and when to decline; fitted by ``rag reader fit``."""
 
     retrieval: float = 4.0  # margin units per unit of normalised retrieval score
-    threshold: float = 0.0  # below this answer score the best passage does not answer
-    conflict_margin: float = 2.0  # a second article's value counts if its score is this close to the best
+    threshold: float = 0.0  # below this answer score a passage does not answer
 
     @classmethod
     def load(cls) -> AnswerWeights:
@@ -45,7 +43,7 @@ class AnswerWeights:
         if not path.is_file():
             return cls()
         values = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: float(values[k]) for k in ("retrieval", "threshold", "conflict_margin") if k in values})
+        return cls(**{k: float(values[k]) for k in ("retrieval", "threshold") if k in values})
 
 
 @dataclass
@@ -137,6 +135,8 @@ class Answerer:
         """Every distinctive name the question gives is in the passage or its context (title, headings)."""
         text = whole + " " + context
         for i, keyword in enumerate(question.groups):
+            if keyword.topic and not any(w in text for w in _anchor_words(keyword)):
+                return False  # 那生物医药呢: a passage about electronics does not answer, however common 生物医药 is
             if not keyword.anchor or self.idf.get(keyword.word, self.default_idf) < self.anchor_idf:
                 continue
             if any(w in text for w in _anchor_words(keyword)):
@@ -207,7 +207,7 @@ class Answerer:
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
         readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
         best = readings[0]
-        confidence = _sigmoid(best.score - self.weights.threshold) if best.span else 0.0
+        confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
         if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
         conflict = self._conflict(readings)
@@ -228,30 +228,25 @@ class Answerer:
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)
 
     def _conflict(self, readings: list[Reading]) -> list[dict]:
-        """Different values for one fact from different articles, newest first.
+        """Different figures for one fact from different articles, newest first.
 
-        Only values that can be one fact reported twice, each from a passage that answers nearly as
-        well as the best: figures in the same unit (亩 against 亿元 is two facts) within 1.5× of each
-        other; or short names and posts from reports of different dates (a post or an office holder
-        that changed), where one value ending with the other (石家庄高新区… / 高新区…) is the same value."""
+        Only values that can be one fact reported twice, each from a passage that would answer on its
+        own (its score clears the not-found threshold): figures in the same unit (亩 against 亿元 is two
+        facts) within 1.5× of each other. Names are not compared: the reader does not tell a 主任 from a
+        副主任, and a false conflict misleads more than a missed one."""
         best = readings[0]
-        figure = bool(re.search(r"\d|[一二三四五六七八九十]", best.value or ""))
+        if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
+            return []
         by_doc: dict[str, Reading] = {}
         for reading in readings:
-            if not reading.eligible or reading.score < max(self.weights.threshold, best.score - self.weights.conflict_margin):
-                continue
-            if figure and (unit_of(reading.value) != unit_of(best.value) or not self._same_fact(best, reading)):
-                continue
-            if not figure and (len(reading.value) > SHORT_VALUE or not reading.hit.chunk.date
-                               or (reading is not best and reading.hit.chunk.date == best.hit.chunk.date)):
+            if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
+                continue  # undated passages (an encyclopedia) are not reports of one fact at different times
+            if unit_of(reading.value) != unit_of(best.value) or not self._same_fact(best, reading):
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
-        values = {value_key(r.value) for r in by_doc.values()}
-        if not figure:
-            values = {v for v in values if not any(other != v and v.endswith(other) for other in values)}
-        if len(values) < 2:
+        if len({value_key(r.value) for r in by_doc.values()}) < 2:
             return []
         chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
         return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from jieba import posseg
 
@@ -75,6 +75,7 @@ class Keyword:
     alternatives: tuple[tuple[str, float], ...] = ()
     weight: float = 1.0
     anchor: bool = False
+    topic: bool = False  # what a follow-up asks about (那生物医药呢 → 生物医药): the answer must be about it
 
     @property
     def words(self) -> list[str]:
@@ -184,7 +185,8 @@ class QuestionReader:
                 if word not in seen:
                     seen.add(word)
                     mine = not base or any(o in word or word in o for o in own)  # 生物医药 → 生物医药产业
-                    groups.append(self._group(word, flag, 1.0 if mine else 0.5))
+                    group = self._group(word, flag, 1.0 if mine else 0.5)
+                    groups.append(replace(group, topic=True) if base and mine else group)
             # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
             for (first, _), (second, _) in zip(words, words[1:]):
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
