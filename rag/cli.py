@@ -312,11 +312,13 @@ def evaluate(
         items = gold.load_questions(question_set)
     except gold.GoldSetError as exc:
         fail(str(exc), code=2)
+    # eval/cmrc-trial/questions.jsonl is reported as "cmrc-trial", not as the gold set's "questions"
+    set_name = question_set.parent.name if question_set.stem == "questions" and question_set.parent.name != "eval" else question_set.stem
     if url:
         import httpx
 
         try:
-            report = gold.run(gold.url_asker(url, api_key), items, top_k, {"set": question_set.stem, "url": url}, progress=sys.stderr.isatty())
+            report = gold.run(gold.url_asker(url, api_key), items, top_k, {"set": set_name, "url": url}, progress=sys.stderr.isatty())
         except httpx.HTTPError as exc:
             fail(f"server at {url} did not answer: {exc}")
     else:
@@ -325,7 +327,7 @@ def evaluate(
         engine = open_engine()
         if mode not in ("hybrid", "dense", "bm25"):
             fail(f"unknown mode {mode!r}; choose hybrid, dense or bm25", code=2)
-        report = gold.run(gold.engine_asker(engine, mode), items, top_k, {"set": question_set.stem, "mode": mode, "index": engine.index.version},
+        report = gold.run(gold.engine_asker(engine, mode), items, top_k, {"set": set_name, "mode": mode, "index": engine.index.version},
                           progress=sys.stderr.isatty())
     md, _ = report.write(out)
     s = report.summary
