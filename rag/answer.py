@@ -54,8 +54,7 @@ class Reading:
     span: Span | None = None  # the reader's best span, offsets into the chunk text
     margin: float = -math.inf  # reader: best span score minus the no-answer score
     score: float = -math.inf  # margin + retrieval weight × retrieval score
-    anchored: bool = True  # every name the question gives is in this passage or its context
-    borrowed: bool = False  # anchored only by what the neighbouring passages name
+    anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
 
     @property
@@ -156,14 +155,11 @@ class Answerer:
         near = self.chunks[max(0, hit.row - reach):hit.row + reach + 1]
         return " ".join(normalize(c.text) for c in near if c.doc_id == chunk.doc_id and c.heading == chunk.heading and c.kind == "body")
 
-    def _anchoring(self, question: Question, hit: Hit) -> tuple[bool, bool]:
+    def _anchoring(self, question: Question, hit: Hit) -> bool:
         year = hit.chunk.year
         context = normalize(resolve_relative(f"{hit.chunk.context} {year or ''}年 {hit.chunk.date}", year))
         whole = normalize(resolve_relative(hit.chunk.text, year))
-        if self._anchored(question, whole, context):
-            return True, False
-        borrowed = self._anchored(question, whole, self._neighbours(hit))
-        return borrowed, borrowed
+        return self._anchored(question, whole, context) or self._anchored(question, whole, self._neighbours(hit))
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
@@ -174,8 +170,7 @@ class Answerer:
             best.setdefault(span.passage, span)
         readings = []
         for number, hit in enumerate(hits):
-            anchored, borrowed = self._anchoring(question, hit)
-            reading = Reading(hit, anchored=anchored, borrowed=borrowed)
+            reading = Reading(hit, anchored=self._anchoring(question, hit))
             span = best.get(number)
             if span is not None:
                 span = snap(hit.chunk.text, span)

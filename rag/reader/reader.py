@@ -16,12 +16,18 @@ from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
 
 
-def _overlap(window: Window, question_chars: set[str], passage: str) -> int:
+def question_chars(question: str) -> set[str]:
+    """The characters of a question that say what it is about (not 的, 什么, punctuation)."""
+    return {ch for ch in question if ch not in _IGNORED}
+
+
+def overlap(window: Window, asked: set[str], passage: str) -> int:
+    """How many of the question's characters the window's part of the passage holds."""
     inside = [o for o in window.offsets if o is not None]
     if not inside:
         return 0
     text = passage[inside[0][0]:inside[-1][1]]
-    return sum(1 for ch in question_chars if ch in text)
+    return sum(1 for ch in asked if ch in text)
 
 
 class Reader:
@@ -47,11 +53,11 @@ class Reader:
         question (by default ``windows_per_passage``; None reads them all)."""
         limit = self.windows_per_passage if limit == -1 else limit
         cut = cut_windows(self.tokenizer, question, passages, self.max_length, self.stride)
-        asked = {ch for ch in question if ch not in _IGNORED}
+        asked = question_chars(question)
         chosen = []
         for number, passage in enumerate(passages):
             own = [w for w in cut if w.passage == number]
-            own.sort(key=lambda w: -_overlap(w, asked, passage))
+            own.sort(key=lambda w: -overlap(w, asked, passage))
             chosen.extend(own[:limit])
         return chosen
 

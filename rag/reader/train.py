@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .features import MAX_LENGTH, NO_ANSWER, STRIDE, cut_windows, token_span
+from .reader import overlap, question_chars
 from .squad import Example, file_sha256, load_examples
 
 TRAIN_FILES = ("cmrc2018_train.json", "drcd_dev.json", "drcd_test.json", "xquad_zh.json")
@@ -99,11 +100,6 @@ def retrieved_negatives(examples: list[Example], share: float, rng: random.Rando
     return negatives
 
 
-def _overlap(window, question: str, passage: str) -> int:
-    seen = {passage[o[0]:o[1]] for o in window.offsets if o is not None}
-    return sum(1 for ch in set(question) if any(ch in piece for piece in seen))
-
-
 def build_windows(tokenizer, examples: list[Example], config: TrainConfig, rng: random.Random) -> list[TrainingWindow]:
     """One window holding the answer per question, plus the "no answer" windows."""
     negatives = retrieved_negatives(examples, config.retrieved_negatives, rng)
@@ -124,7 +120,8 @@ def build_windows(tokenizer, examples: list[Example], config: TrainConfig, rng: 
             windows.append(TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER))
         if i in negatives:
             cut = cut_windows(tokenizer, example.question, [negatives[i]], config.max_length, config.stride)
-            window = max(cut, key=lambda w: _overlap(w, example.question, negatives[i]))
+            asked = question_chars(example.question)  # the window the product would read
+            window = max(cut, key=lambda w: overlap(w, asked, negatives[i]))
             windows.append(TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER))
     return windows
 
