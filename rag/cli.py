@@ -99,7 +99,9 @@ def reader_export(
 
     Example: rag reader export --from .rag/reader-train --out rag/data/reader
     """
-    from .reader.build import export_delta
+    from .reader.build import MANIFEST_FILE, export_delta
+    from .reader.evaluate import reading_comprehension
+    from .reader.reader import Reader
     from .reader.train import manifest_for, validation_examples
 
     checkpoint = train_dir / "checkpoint.pt"
@@ -107,13 +109,8 @@ def reader_export(
         fail(f"no checkpoint in {train_dir}: run `rag reader train --out {train_dir}` first")
     manifest = manifest_for(train_dir)
     export_delta(checkpoint, out, manifest)
-    from .reader.evaluate import reading_comprehension
-    from .reader.reader import Reader
-    from .reader.build import MANIFEST_FILE
-
     reader = Reader(_reader_path(out), threads=get_settings().threads)
     measured = reading_comprehension(reader, validation_examples(manifest["config"]), progress=sys.stderr.isatty())
-    manifest["validation"] = measured
     path = out / MANIFEST_FILE
     written = json.loads(path.read_text(encoding="utf-8"))
     written["validation"] = measured
