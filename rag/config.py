@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     read_depth: int = Field(default=4, ge=1, le=50, description="top passages the answer reader reads")
     reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
     api_key: str | None = None
+    kb_name: str = Field(default="default", min_length=1, description="the knowledge base's name: the model id of the OpenAI-compatible API")
+    llm_base_url: str | None = Field(default=None, description="an OpenAI-compatible endpoint (…/v1) that phrases answers from the citations; off when unset")
+    llm_model: str | None = Field(default=None, description="the model name sent to that endpoint")
+    llm_api_key: str | None = None
+    llm_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds to wait for the writer before the extractive answer is used")
+    llm_passages: int = Field(default=5, ge=1, le=20, description="top passages the writer sees, numbered as the citations")
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = 2000

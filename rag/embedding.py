@@ -50,6 +50,10 @@ class Embedder:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def count_tokens(self, text: str) -> int:
+        """Model tokens in ``text`` (no special tokens): the usage counts of the chat API."""
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query", progress=False)
 

@@ -19,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rag.config import Settings, get_settings
 from rag.engine import Engine
 from rag.index import IndexUnavailable
+from rag.writer import AnswerWriter
 
-from .routes import api, pages
+from .routes import api, openai_api, pages
 
 HERE = Path(__file__).parent
 # Swagger UI's files as the fastapi-offline wheel ships them (a current release that reads OpenAPI 3.1).
@@ -63,6 +64,11 @@ def _readable(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _openai(request: Request) -> bool:
+    """Requests under /v1 get errors in the OpenAI shape, which the clients of that API parse."""
+    return request.url.path == "/v1" or request.url.path.startswith("/v1/")
+
+
 async def _watch_index(app: FastAPI) -> None:
     """Serve a rebuilt index as soon as ``rag index`` switches CURRENT; requests in flight finish on the old one."""
     while True:
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.writer = AnswerWriter.from_settings(settings)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,6 +110,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         for error in errors:
             if "input" in error:
                 error["input"] = _echo(error["input"])
+        if _openai(request):  # OpenAI answers a malformed request with 400 and names the first bad parameter
+            where = next((".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors), None)
+            return JSONResponse(status_code=400, content=openai_api.error_body(_readable(errors), 400, param=where or None))
         return JSONResponse(status_code=422, content={"detail": errors, "message": _readable(errors)})
 
     @app.exception_handler(StarletteHTTPException)
@@ -111,8 +121,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if isinstance(exc.__cause__, UnicodeDecodeError):
             message = "body: is not valid UTF-8 (send JSON encoded as UTF-8)"
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "message": message},
-                            headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if _openai(request):
+            code = getattr(exc, "code", None) or ("invalid_api_key" if exc.status_code == 401 else None)
+            body = openai_api.error_body(message, exc.status_code, getattr(exc, "param", None), code, getattr(exc, "kind", None))
+            return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "message": message}, headers=headers)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -123,6 +137,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return response
 
     app.include_router(api.router)
+    app.include_router(openai_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")

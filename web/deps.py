@@ -25,7 +25,7 @@ def require_api_key(
         return
     given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
     if not given or not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail="a valid API key is required (X-API-Key header)")
+        raise HTTPException(status_code=401, detail="a valid API key is required (Authorization: Bearer KEY, or the X-API-Key header)")
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
