@@ -15,7 +15,10 @@ documents answers the question, the LLM is not asked: it would only guess.
 
 from __future__ import annotations
 
+import json
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -93,27 +96,57 @@ class AnswerWriter:
         return [{"role": "system", "content": "\n".join(lines)}, {"role": "user", "content": question}]
 
     def __call__(self, response: Response) -> Written:
+        """The checked answer, once the LLM has finished."""
+        for item in self.stream(response):
+            if isinstance(item, Written):
+                return item
+        raise AssertionError("stream() always ends with a Written")
+
+    def stream(self, response: Response) -> Iterator[str | Written]:
+        """The LLM's text as it arrives (unchecked, for a live view), then the checked :class:`Written`."""
         if response.status == "not_found" or not response.citations:
-            return Written(response.answer, note="nothing in the documents answers it, so the writer was not asked")
+            yield Written(response.answer, note="nothing in the documents answers it, so the writer was not asked")
+            return
         passages = min(self.passages, len(response.citations))
+        deadline = time.monotonic() + self.timeout
+        parts: list[str] = []
+        usage = None
+        request = {"model": self.model, "messages": self.messages(response), "temperature": 0.2,
+                   "stream": True, "stream_options": {"include_usage": True}}
         try:
-            reply = httpx.post(self.url, headers=self.headers, timeout=self.timeout, json={
-                "model": self.model, "messages": self.messages(response), "temperature": 0.2, "stream": False})
+            with httpx.stream("POST", self.url, headers=self.headers, timeout=self.timeout, json=request) as reply:
+                if reply.status_code != 200:
+                    yield Written(response.answer, note=f"the answer writer answered HTTP {reply.status_code}")
+                    return
+                for line in reply.iter_lines():
+                    if time.monotonic() > deadline:
+                        yield Written(response.answer, note=f"the answer writer did not finish within {self.timeout:g} s")
+                        return
+                    data = line[5:].strip() if line.startswith("data:") else None
+                    if not data:
+                        continue
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or []:
+                        delta = (choice.get("delta") or {}).get("content")
+                        if isinstance(delta, str) and delta:
+                            parts.append(delta)
+                            yield delta
         except httpx.TimeoutException:
-            return Written(response.answer, note=f"the answer writer did not reply within {self.timeout:g} s")
+            yield Written(response.answer, note=f"the answer writer did not reply within {self.timeout:g} s")
+            return
         except httpx.HTTPError as exc:
-            return Written(response.answer, note=f"the answer writer could not be reached ({type(exc).__name__})")
-        if reply.status_code != 200:
-            return Written(response.answer, note=f"the answer writer answered HTTP {reply.status_code}")
-        try:
-            body = reply.json()
-            content = body["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            return Written(response.answer, note="the answer writer's reply is not a chat completion")
-        if not isinstance(content, str) or not content.strip():
-            return Written(response.answer, note="the answer writer replied with no text")
-        text, cited = check_markers(content, passages)
-        if not cited:
-            return Written(response.answer, note="the written answer cited no passage, so it was not used")
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else None
-        return Written(text, written=True, cited=cited, usage=usage)
+            yield Written(response.answer, note=f"the answer writer could not be reached ({type(exc).__name__})")
+            return
+        except (ValueError, AttributeError, TypeError):
+            yield Written(response.answer, note="the answer writer's reply is not a chat completion stream")
+            return
+        text, cited = check_markers("".join(parts), passages)
+        if not text:
+            yield Written(response.answer, note="the answer writer replied with no text")
+        elif not cited:
+            yield Written(response.answer, note="the written answer cited no passage, so it was not used")
+        else:
+            yield Written(text, written=True, cited=cited, usage=usage if isinstance(usage, dict) else None)

@@ -3,15 +3,15 @@ and the optional answer writer against real OpenAI-compatible servers (ours, and
 
 from __future__ import annotations
 
-import time
+import json
 
 import httpx
 import openai
 import pytest
-from fastapi import FastAPI, Request
 
 from rag.serving import LiveServer, free_port
 from rag.writer import AnswerWriter, check_markers
+from tests.scripted_llm import scripted_llm
 
 SEED = "鹿泉区2024年电子信息产业目标是多少"
 
@@ -122,25 +122,6 @@ def keyed_server(settings, engine):
 
 # The answer writer -----------------------------------------------------------------------------
 
-def scripted_llm(reply: str, delay: float = 0.0) -> tuple[FastAPI, list[dict]]:
-    """A real OpenAI-compatible server that answers every chat completion with ``reply``."""
-    app, received = FastAPI(), []
-
-    @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok"}
-
-    @app.post("/v1/chat/completions")
-    async def complete(request: Request) -> dict:
-        received.append(await request.json())
-        time.sleep(delay)
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
-
-    return app, received
-
-
 def writing_server(settings, engine, llm_url: str, **extra):
     from web.app import create_app
 
@@ -161,6 +142,20 @@ def test_a_written_answer_keeps_its_valid_markers(settings, engine):
     prompt = received[0]["messages"]
     assert prompt[-1] == {"role": "user", "content": SEED} and received[0]["model"] == "m"
     assert "[1] 《" in prompt[0]["content"] and "1100亿元（2024-09-02" in prompt[0]["content"]
+
+
+def test_ask_stream_sends_the_answer_then_the_writing_then_the_checked_text(settings, engine):
+    llm, _ = scripted_llm("目标是突破1100亿元[1][6]。")
+    with LiveServer(llm) as fake, writing_server(settings, engine, f"{fake.url}/v1") as live:
+        with httpx.stream("POST", f"{live.url}/ask/stream", json={"question": SEED}, timeout=60) as raw:
+            assert raw.headers["content-type"].startswith("text/event-stream")
+            events = [(block.split("\n")[0].removeprefix("event: "), json.loads(block.split("\n")[1].removeprefix("data: ")))
+                      for block in raw.read().decode("utf-8").strip().split("\n\n")]
+    names = [name for name, _ in events]
+    assert names[0] == "answer" and names[-1] == "written" and set(names[1:-1]) == {"delta"}
+    assert events[0][1]["status"] == "conflict" and events[0][1]["citations"]
+    assert "".join(data["text"] for name, data in events if name == "delta") == "目标是突破1100亿元[1][6]。"
+    assert events[-1][1] == {"text": "目标是突破1100亿元[1]。", "written": True, "note": None, "cited": [1]}
 
 
 def test_a_reply_citing_nothing_falls_back_to_the_extractive_answer(settings, engine, server):

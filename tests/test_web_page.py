@@ -208,3 +208,31 @@ def test_api_docs_render_offline(page, server):
     expect(page.locator(".opblock-summary-path", has_text="/ask").first).to_be_visible(timeout=15000)
     assert not [e for e in errors if "Content Security Policy" in e]
     page.screenshot(path=SHOTS / "docs.png")
+
+
+def test_a_written_answer_streams_in_and_is_replaced_by_the_checked_text(browser, settings, engine):
+    from web.app import create_app
+
+    from tests.scripted_llm import scripted_llm
+
+    llm, _ = scripted_llm("鹿泉区2024年的目标是突破1100亿元[1]，2023年底提出的是1000亿元[3][8]。", piece=0.15)
+    with LiveServer(llm) as fake:
+        writing = settings.model_copy(update={"llm_base_url": f"{fake.url}/v1", "llm_model": "m"})
+        with LiveServer(create_app(writing, engine)) as live:
+            context = browser.new_context(viewport={"width": 1000, "height": 900})
+            tab = context.new_page()
+            problems = []
+            tab.on("pageerror", lambda error: problems.append(str(error)))
+            tab.goto(live.url)
+            tab.fill("#question", SEED)
+            tab.press("#question", "Enter")
+            expect(tab.locator(".written.streaming")).to_be_visible(timeout=30_000)  # shown while it is written
+            tab.screenshot(path=SHOTS / "writer-streaming.png")
+            written = tab.locator(".written:not(.streaming) .written-text")
+            expect(written).to_have_text("鹿泉区2024年的目标是突破1100亿元[1]，2023年底提出的是1000亿元[3]。", timeout=30_000)
+            expect(tab.locator(".turn .answer .cite")).not_to_have_count(0)  # the sources stay under it
+            tab.screenshot(path=SHOTS / "writer-done.png", full_page=True)
+            tab.reload()  # the checked text is kept with the conversation
+            expect(tab.locator(".written .written-text")).to_contain_text("1000亿元[3]")
+            context.close()
+    assert not problems, problems

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from rag.index import IndexUnavailable
+from rag.writer import Written
 
 from ..deps import ApiKey, EngineDep
 from ..schemas import AskRequest, AskResponse, Health
@@ -21,6 +24,35 @@ async def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
     history = [turn.question for turn in body.history]
     response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
     return AskResponse.model_validate(asdict(response))
+
+
+@router.post("/ask/stream", dependencies=[ApiKey], response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+async def ask_stream(body: AskRequest, request: Request, engine: EngineDep) -> StreamingResponse:
+    """``/ask`` as Server-Sent Events, for a page that shows a written answer as it is written.
+
+    Events: ``answer`` (the /ask body, at once), then, when an answer writer is configured,
+    ``delta`` ({"text"}) as the writer writes and ``written`` ({"text", "written", "note", "cited"}),
+    the checked result: the page replaces the live text with it.
+    """
+    history = [turn.question for turn in body.history]
+    response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
+    answer = AskResponse.model_validate(asdict(response)).model_dump()
+    writer = request.app.state.writer
+
+    def events():
+        yield _event("answer", answer)
+        for item in writer.stream(response) if writer else ():
+            if isinstance(item, Written):
+                yield _event("written", {"text": item.text, "written": item.written, "note": item.note, "cited": item.cited})
+            else:
+                yield _event("delta", {"text": item})
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 @router.get("/health", response_model=Health)

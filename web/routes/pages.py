@@ -26,7 +26,8 @@ _SPAN = re.compile(r"([0-9]{1,7})-([0-9]{1,7})")
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def chat(request: Request, engine: EngineDep) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "chat.html", {"documents": engine.index.manifest["documents"], "examples": EXAMPLES},
+        request, "chat.html", {"documents": engine.index.manifest["documents"], "examples": EXAMPLES,
+                              "writer": request.app.state.writer is not None},
     )
 
 

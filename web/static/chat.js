@@ -1,4 +1,6 @@
 // The chat page: sends questions (with the conversation so far) to /ask and renders answers.
+// With an answer writer on the server (data-writer="on"), /ask/stream sends the same answer first
+// and then the writer's text as it is written, replaced by the checked text when it is done.
 // Everything from the API or the user is inserted as text nodes, never as HTML.
 "use strict";
 
@@ -19,6 +21,7 @@
   const keyNote = $("key-note");
   const newChat = $("new-chat");
   const hint = $("hint");
+  const writerOn = $("main").dataset.writer === "on";
 
   let turns = []; // [{question, response}] answered turns, oldest first
   let waitingForKey = null; // {turn, question} to ask again once a key is given
@@ -144,6 +147,51 @@
     }
     parts.push(el("p", { class: "took" }, `${Math.round(data.took_ms)} ms`));
     box.replaceChildren(...parts);
+    if (data.written) showWritten(box, data.written);
+  }
+
+  // The writer's answer above the extracted one: live while it streams, then checked (or withdrawn, saying why).
+  function writtenBlock(box) {
+    let block = box.querySelector(".written");
+    if (!block) {
+      block = el("div", { class: "written streaming" },
+        el("p", { class: "written-label" }, "写作模型根据出处撰写", english(" Written from the sources")),
+        el("p", { class: "written-text" }));
+      box.prepend(block);
+    }
+    return block;
+  }
+
+  function showWritten(box, written) {
+    if (written.written) {
+      const block = writtenBlock(box);
+      block.classList.remove("streaming");
+      block.querySelector(".written-text").textContent = written.text;
+    } else {
+      const old = box.querySelector(".written");
+      if (old) old.remove();
+      if (written.note) box.prepend(el("p", { class: "note writer-note" }, "摘录答案（写作模型未采用）：", written.note));
+    }
+  }
+
+  // Server-Sent Events from /ask/stream: "answer" (the /ask body), "delta" (text), "written" (the checked result).
+  async function readEvents(response, onEvent) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const raw = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const name = (raw.match(/^event: (.*)$/m) || [])[1] || "message";
+        const data = raw.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        if (data) onEvent(name, JSON.parse(data));
+      }
+      if (done) return;
+    }
   }
 
   function renderError(box, status, message) {
@@ -181,7 +229,27 @@
     const key = localStorage.getItem(KEY_STORE);
     if (key) headers["X-API-Key"] = key;
     try {
-      const response = await fetch("/ask", { method: "POST", headers, body: JSON.stringify({ question, history }) });
+      const response = await fetch(writerOn ? "/ask/stream" : "/ask",
+        { method: "POST", headers, body: JSON.stringify({ question, history }) });
+      if (writerOn && response.ok) {
+        let entry = null;
+        await readEvents(response, (name, data) => {
+          if (name === "answer") {
+            entry = { question, response: data };
+            turns.push(entry);
+            renderAnswer(box, data);
+            turn.scrollIntoView({ block: "start" });
+          } else if (name === "delta" && entry) {
+            writtenBlock(box).querySelector(".written-text").append(data.text);
+          } else if (name === "written" && entry) {
+            entry.response.written = data;
+            showWritten(box, data);
+          }
+        });
+        if (entry) save();
+        else renderError(box, response.status, "服务器返回了无法识别的内容");
+        return;
+      }
       const body = await response.json().catch(() => null);
       if (response.status === 401) {
         box.replaceChildren(el("p", { class: "note" }, "需要 API 密钥：在下方输入后会自动重试。", english(" API key needed.")));
