@@ -214,6 +214,95 @@ def index(
                f"{m['embedded']} embedded, {m['reused']} reused, {m['build_seconds']} s")
 
 
+def _knowledge_base(name: str | None):
+    from .kb import KnowledgeBases, UnknownBase
+
+    bases = KnowledgeBases(get_settings())
+    try:
+        return bases.get(name or bases.default.name)
+    except UnknownBase as exc:
+        fail(str(exc))
+
+
+def _rebuild(kb, quiet: bool = False) -> None:
+    from .embedding import Embedder
+    from .jobs import rebuild
+
+    settings = get_settings()
+    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **_: None, ann_threshold=settings.ann_threshold)
+    typer.echo(f"knowledge base {kb.name}: now serving {version}" if version else f"knowledge base {kb.name} is empty: no index")
+
+
+@app.command()
+def add(
+    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .md .txt .html)")],
+    kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base (default: the default one)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Add documents to a knowledge base and rebuild its index (a running server switches to it).
+
+    Example: rag add report.pdf notes.docx --kb 政策文件
+    """
+    from .kb import KnowledgeBaseError, check_file_name, read_upload
+
+    base = _knowledge_base(kb)
+    checked = []
+    for path in files:
+        if not path.is_file():
+            fail(f"{path}: no such file")
+        try:
+            checked.append((path, read_upload(check_file_name(path.name), path)))
+        except KnowledgeBaseError as exc:
+            fail(str(exc))
+    for path, document in checked:
+        doc_id, duplicate = base.add(path.name, path)
+        typer.echo(f"{doc_id}\t{document.title}" + ("\t(already there)" if duplicate else ""))
+    _rebuild(base, quiet)
+
+
+@app.command()
+def rm(
+    doc_ids: Annotated[list[str], typer.Argument(help="document ids, as `rag docs` lists them")],
+    kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Delete documents from a knowledge base and rebuild its index.
+
+    Example: rag rm uploads/3f2a9c0d1e2b4a5c
+    """
+    from .kb import UnknownDocument
+
+    base = _knowledge_base(kb)
+    for doc_id in doc_ids:
+        try:
+            base.remove(doc_id)
+        except UnknownDocument as exc:
+            fail(str(exc))
+        typer.echo(f"removed {doc_id}")
+    _rebuild(base, quiet)
+
+
+@app.command()
+def docs(kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base")] = None) -> None:
+    """List a knowledge base's documents (id, date, paragraphs, file, title).
+
+    Example: rag docs --kb default
+    """
+    from .index import Index, IndexUnavailable
+
+    base = _knowledge_base(kb)
+    try:
+        index = Index.load(base.index_dir)
+        indexed, paragraphs = index.documents, {}
+        for chunk in index.chunks:
+            paragraphs[chunk.doc_id] = paragraphs.get(chunk.doc_id, 0) + 1
+    except IndexUnavailable:
+        indexed, paragraphs = {}, {}
+    for row in base.documents(indexed, paragraphs):
+        state = "" if row["indexed"] else "\t(not indexed yet)"
+        typer.echo(f"{row['doc_id']}\t{row['date'] or '-'}\t{row['paragraphs']}\t{row['filename']}\t{row['title']}{state}")
+
+
 def open_engine():
     """The engine over the current index, or a one-line error saying what to run."""
     from .engine import Engine

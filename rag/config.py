@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     read_depth: int = Field(default=4, ge=1, le=50, description="top passages the answer reader reads")
     reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
     api_key: str | None = None
+    kb_dir: Path = Field(default=Path("index/kbs"), description="where knowledge bases other than the default one live")
+    max_upload_mb: float = Field(default=50, gt=0, description="largest file an upload may send")
     kb_name: str = Field(default="default", min_length=1, description="the knowledge base's name: the model id of the OpenAI-compatible API")
     llm_base_url: str | None = Field(default=None, description="an OpenAI-compatible endpoint (…/v1) that phrases answers from the citations; off when unset")
     llm_model: str | None = Field(default=None, description="the model name sent to that endpoint")

@@ -1,8 +1,13 @@
-"""Load articles from a folder: Markdown/text with optional front matter, and HTML (main text only)."""
+"""Load articles from a folder: Markdown/text with optional front matter, HTML (main text only), PDF and Word.
+
+A file may have a sidecar ``<file>.meta.json`` (written for uploads): the original file name, when it
+was added, and a title or date the user set, which win over what the file itself says.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -10,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
-SUFFIXES = (".md", ".txt", ".html", ".htm")
+TEXT_SUFFIXES = (".md", ".txt", ".html", ".htm")
+SUFFIXES = TEXT_SUFFIXES + (".pdf", ".docx")
+SIDECAR = ".meta.json"
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
@@ -107,26 +114,54 @@ def _date_from_name(stem: str) -> str:
     return "-".join(part for part in match.groups() if part)
 
 
+def sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR)
+
+
+def read_sidecar(path: Path) -> dict:
+    """The sidecar of ``path`` ({} when there is none or it is unreadable: the file still loads)."""
+    try:
+        meta = json.loads(sidecar_of(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _first_heading(text: str) -> str:
+    return next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
+
+
 def load_document(path: Path, root: Path | None = None) -> Document:
     """Read one article. Raises ValueError (or UnicodeDecodeError) when it cannot be read."""
-    raw = path.read_bytes().decode("utf-8-sig")
+    from .formats import READERS
+
     doc_id = path.relative_to(root).with_suffix("").as_posix() if root else path.stem
-    if path.suffix.lower() in (".html", ".htm"):
-        parser = _MainText()
-        parser.feed(raw)
-        parser.close()
-        meta, body = {"title": parser.title}, parser.text()
+    suffix = path.suffix.lower()
+    if suffix in READERS:
+        extracted = READERS[suffix](path)
+        meta, body = {"title": extracted.title or _first_heading(extracted.text), "date": extracted.date}, extracted.text
     else:
-        meta, body = split_front_matter(raw)
+        raw = path.read_bytes().decode("utf-8-sig")
+        if "\x00" in raw:
+            raise ValueError("not a text file (it holds NUL bytes)")
+        if suffix in (".html", ".htm"):
+            parser = _MainText()
+            parser.feed(raw)
+            parser.close()
+            meta, body = {"title": parser.title}, parser.text()
+        else:
+            meta, body = split_front_matter(raw)
     if not body.strip():
         raise ValueError("no text")
-    date = meta.get("date") or _date_from_name(path.stem)
+    side = read_sidecar(path)
+    name = Path(str(side.get("filename") or path.name))
+    date = side.get("date") or meta.get("date") or _date_from_name(name.stem)
     return Document(
         doc_id=doc_id,
-        title=str(meta.get("title") or path.stem),
+        title=str(side.get("title") or meta.get("title") or name.stem),
         text=body,
         date=str(date),
-        source=str(meta.get("source") or ""),
+        source=str(meta.get("source") or side.get("filename") or ""),
         path=str(path),
         meta={k: v for k, v in meta.items() if k not in ("title", "date", "source")},
     )
@@ -141,9 +176,9 @@ def load_corpus(folder: Path) -> tuple[list[Document], list[str]]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
         try:
             documents.append(load_document(path, folder))
-        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:  # FormatError is a ValueError
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).splitlines()[0]
             skipped.append(f"{path}: skipped ({reason})")
     if not documents:
-        raise CorpusError(f"no readable articles (.md, .txt, .html) in {folder}")
+        raise CorpusError(f"no readable articles ({', '.join(SUFFIXES)}) in {folder}")
     return documents, skipped

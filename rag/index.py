@@ -27,6 +27,7 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
+from tqdm import tqdm
 
 from .chunking import Chunk, Chunker, chunk_documents
 from .documents import Document, load_corpus
@@ -35,6 +36,7 @@ from .tokenizing import Tokenizer, default_tokenizer
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
+EMBED_BATCH = 128  # paragraphs per embedding call: progress is reported between calls
 
 
 class IndexUnavailable(Exception):
@@ -139,8 +141,12 @@ def build_index(
     tokenizer: Tokenizer | None = None,
     progress: bool = True,
     on_stage=None,
+    on_embedded=None,
 ) -> Index:
-    """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index."""
+    """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index.
+
+    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress.
+    """
     say = on_stage or (lambda message: None)
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -154,12 +160,18 @@ def build_index(
     # Step 1: embed only what the serving version has not embedded already.
     cached = _previous_vectors(index_dir, embedder.name)
     missing = [i for i, chunk in enumerate(chunks) if chunk.content_hash not in cached]
+    missing.sort(key=lambda i: len(chunks[i].retrieval_text()))  # batches of like length pad less
     vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
     for i, chunk in enumerate(chunks):
         if chunk.content_hash in cached:
             vectors[i] = cached[chunk.content_hash]
-    if missing:
-        vectors[missing] = embedder.passages([chunks[i].retrieval_text() for i in missing], progress=progress)
+    with tqdm(total=len(missing), desc="embedding", unit="paragraph", disable=not progress or not missing) as bar:
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start:start + EMBED_BATCH]
+            vectors[batch] = embedder.passages([chunks[i].retrieval_text() for i in batch])
+            bar.update(len(batch))
+            if on_embedded:
+                on_embedded(start + len(batch), len(missing))
     say(f"embedded {len(missing)} paragraphs, reused {len(chunks) - len(missing)}")
 
     # Step 2: keyword index over jieba tokens (one-character tokens kept).

@@ -38,8 +38,8 @@ def index_dir(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(index_dir) -> Settings:
-    return Settings(index_dir=index_dir, corpus_dir=CORPUS, threads=1)
+def settings(index_dir, tmp_path_factory) -> Settings:
+    return Settings(index_dir=index_dir, corpus_dir=CORPUS, threads=1, kb_dir=tmp_path_factory.mktemp("kbs"))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}

@@ -21,7 +21,8 @@ from rag.engine import Engine
 from rag.index import IndexUnavailable
 from rag.writer import AnswerWriter
 
-from .routes import api, openai_api, pages
+from .library import Library
+from .routes import api, kbs, openai_api, pages
 
 HERE = Path(__file__).parent
 # Swagger UI's files as the fastapi-offline wheel ships them (a current release that reads OpenAPI 3.1).
@@ -73,11 +74,12 @@ async def _watch_index(app: FastAPI) -> None:
     """Serve a rebuilt index as soon as ``rag index`` switches CURRENT; requests in flight finish on the old one."""
     while True:
         await asyncio.sleep(RELOAD_POLL_SECONDS)
-        try:
-            if await asyncio.to_thread(app.state.engine.reload_if_changed):
-                log.info("now serving index %s", app.state.engine.index.version)
-        except IndexUnavailable as exc:
-            log.warning("new index not loaded, still serving %s: %s", app.state.engine.index.version, exc)
+        for engine in app.state.library.engines():
+            try:
+                if await asyncio.to_thread(engine.reload_if_changed):
+                    log.info("now serving index %s", engine.index.version)
+            except IndexUnavailable as exc:
+                log.warning("new index not loaded, still serving %s: %s", engine.index.version, exc)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             app.state.engine = Engine(settings)
+        app.state.library = Library(settings, app.state.engine)
         await asyncio.to_thread(app.state.engine.warm_up)
         watcher = asyncio.create_task(_watch_index(app))
         yield
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(api.router)
     app.include_router(openai_api.router)
+    app.include_router(kbs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")

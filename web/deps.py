@@ -1,4 +1,4 @@
-"""Shared request dependencies: the engine and the optional API key."""
+"""Shared request dependencies: the engine, the knowledge bases and the optional API key."""
 
 from __future__ import annotations
 
@@ -9,9 +9,28 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from rag.engine import Engine
 
+from .library import Library, NoDocuments
+
 
 def get_engine(request: Request) -> Engine:
+    """The default knowledge base's engine."""
     return request.app.state.engine
+
+
+def get_library(request: Request) -> Library:
+    return request.app.state.library
+
+
+def engine_for(library: Library, kb: str | None) -> Engine:
+    """The engine of base ``kb`` (the default when None), or a 404/409 saying why there is none."""
+    from rag.kb import UnknownBase
+
+    try:
+        return library.engine(kb)
+    except UnknownBase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except NoDocuments as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
 
 
 def require_api_key(
@@ -29,4 +48,5 @@ def require_api_key(
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+LibraryDep = Annotated[Library, Depends(get_library)]
 ApiKey = Depends(require_api_key)

@@ -35,6 +35,7 @@ class AskRequest(BaseModel):
     question: str = Field(strict=True, description="the question, in Chinese (simplified or traditional) or English")
     top_k: int = Field(default=5, strict=True, ge=1, le=50, description="how many passages to cite; a source that disagrees with them is cited as well")
     history: list[Turn] = Field(default_factory=list, max_length=50, description="earlier turns, oldest first, for follow-ups")
+    kb: str | None = Field(default=None, strict=True, max_length=100, description="the knowledge base to ask (GET /kbs); the default one when absent")
 
     @field_validator("question")
     @classmethod

@@ -12,15 +12,16 @@ from fastapi.responses import StreamingResponse
 from rag.index import IndexUnavailable
 from rag.writer import Written
 
-from ..deps import ApiKey, EngineDep
+from ..deps import ApiKey, EngineDep, LibraryDep, engine_for
 from ..schemas import AskRequest, AskResponse, Health
 
 router = APIRouter(tags=["api"])
 
 
 @router.post("/ask", response_model=AskResponse, dependencies=[ApiKey])
-async def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
+async def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
     """Answer a question with cited passages; the answer span is highlighted in its citation."""
+    engine = engine_for(library, body.kb)
     history = [turn.question for turn in body.history]
     response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
     return AskResponse.model_validate(asdict(response))
@@ -28,13 +29,14 @@ async def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
 
 @router.post("/ask/stream", dependencies=[ApiKey], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
-async def ask_stream(body: AskRequest, request: Request, engine: EngineDep) -> StreamingResponse:
+async def ask_stream(body: AskRequest, request: Request, library: LibraryDep) -> StreamingResponse:
     """``/ask`` as Server-Sent Events, for a page that shows a written answer as it is written.
 
     Events: ``answer`` (the /ask body, at once), then, when an answer writer is configured,
     ``delta`` ({"text"}) as the writer writes and ``written`` ({"text", "written", "note", "cited"}),
     the checked result: the page replaces the live text with it.
     """
+    engine = engine_for(library, body.kb)
     history = [turn.question for turn in body.history]
     response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
     answer = AskResponse.model_validate(asdict(response)).model_dump()

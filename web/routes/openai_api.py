@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from rag.engine import Response
 from rag.writer import Written
 
-from ..deps import ApiKey, EngineDep
+from ..deps import ApiKey
+from ..library import NoDocuments
 from ..schemas import AskResponse
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -89,7 +90,7 @@ class ChatRequest(BaseModel):
 
 
 def knowledge_bases(request: Request) -> list[str]:
-    return [request.app.state.settings.kb_name]
+    return request.app.state.library.bases.names()
 
 
 def _model_card(name: str, built_at: str) -> dict:
@@ -100,18 +101,24 @@ def _model_card(name: str, built_at: str) -> dict:
     return {"id": name, "object": "model", "created": created, "owned_by": "rag-zh"}
 
 
+def _built_at(request: Request, name: str) -> str:
+    try:
+        return request.app.state.library.engine(name).index.manifest.get("built_at", "")
+    except NoDocuments:
+        return ""
+
+
 @router.get("/models", dependencies=[ApiKey])
-def list_models(request: Request, engine: EngineDep) -> dict:
+def list_models(request: Request) -> dict:
     """The knowledge bases, as models a chat client can pick."""
-    built_at = engine.index.manifest.get("built_at", "")
-    return {"object": "list", "data": [_model_card(name, built_at) for name in knowledge_bases(request)]}
+    return {"object": "list", "data": [_model_card(name, _built_at(request, name)) for name in knowledge_bases(request)]}
 
 
 @router.get("/models/{model}", dependencies=[ApiKey])
-def get_model(model: str, request: Request, engine: EngineDep) -> dict:
+def get_model(model: str, request: Request) -> dict:
     if model not in knowledge_bases(request):
         raise _unknown_model(request, model)
-    return _model_card(model, engine.index.manifest.get("built_at", ""))
+    return _model_card(model, _built_at(request, model))
 
 
 def _unknown_model(request: Request, model: str) -> OpenAIError:
@@ -180,11 +187,15 @@ def _stream(head: dict, content: str, extra: dict, usage: dict | None):
 
 
 @router.post("/chat/completions", dependencies=[ApiKey])
-async def chat_completions(body: ChatRequest, request: Request, engine: EngineDep):
+async def chat_completions(body: ChatRequest, request: Request):
     """Answer the last user message from the knowledge base named by ``model``; ``stream`` sends Server-Sent Events."""
     if body.model not in knowledge_bases(request):
         raise _unknown_model(request, body.model)
     question, history = _question(request, body)
+    try:
+        engine = request.app.state.library.engine(body.model)
+    except NoDocuments as exc:
+        raise OpenAIError(409, str(exc), param="model", code="knowledge_base_empty") from None
     response = await run_in_threadpool(engine.ask, question, 5, history)
     writer = request.app.state.writer
     written = await run_in_threadpool(writer, response) if writer else Written(response.answer)

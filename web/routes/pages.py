@@ -9,26 +9,45 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ..deps import EngineDep
+from rag.kb import UnknownBase
+
+from ..deps import LibraryDep
+from ..library import Library, NoDocuments
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")  # autoescapes .html
-
-EXAMPLES = [
-    "鹿泉区2024年电子信息产业目标是多少",
-    "石家庄国际生物医药园占地多少亩",
-    "What is Luquan's 2024 revenue target for the electronic information industry?",
-    "小学生免费公交专线征求意见的传真号码是多少",
-]
 _SPAN = re.compile(r"([0-9]{1,7})-([0-9]{1,7})")
 
 
+def _page_of(request: Request, library: Library, kb: str | None) -> dict | HTMLResponse:
+    """What every page says about the chosen base: its name, page text, document count, the other bases."""
+    try:
+        base = library.base(kb)
+    except UnknownBase as exc:
+        return _problem(request, 404, f"没有这个知识库 (no such knowledge base): {exc}")
+    try:
+        documents = library.engine(base.name).index.manifest["documents"]
+    except NoDocuments:
+        documents = 0
+    return {"kb": base.name, "page": base.page(), "documents": documents, "bases": library.bases.names(),
+            "default_kb": library.bases.default.name}
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def chat(request: Request, engine: EngineDep) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "chat.html", {"documents": engine.index.manifest["documents"], "examples": EXAMPLES,
-                              "writer": request.app.state.writer is not None},
-    )
+def chat(request: Request, library: LibraryDep, kb: str | None = None) -> HTMLResponse:
+    context = _page_of(request, library, kb)
+    if isinstance(context, HTMLResponse):
+        return context
+    return templates.TemplateResponse(request, "chat.html", {**context, "writer": request.app.state.writer is not None})
+
+
+@router.get("/documents", response_class=HTMLResponse, include_in_schema=False)
+def documents(request: Request, library: LibraryDep, kb: str | None = None) -> HTMLResponse:
+    """Manage a base's documents: upload (drag and drop), progress, list, delete; create a base."""
+    context = _page_of(request, library, kb)
+    if isinstance(context, HTMLResponse):
+        return context
+    return templates.TemplateResponse(request, "documents.html", {**context, "max_upload_mb": library.settings.max_upload_mb})
 
 
 @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
@@ -42,12 +61,16 @@ def _problem(request: Request, status: int, message: str) -> HTMLResponse:
 
 
 @router.get("/articles/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-def article(request: Request, doc_id: str, engine: EngineDep, p: str | None = None, hl: str | None = None) -> HTMLResponse:
+def article(request: Request, doc_id: str, library: LibraryDep, p: str | None = None, hl: str | None = None,
+            kb: str | None = None) -> HTMLResponse:
     """The whole article, paragraph by paragraph as indexed (so ``p`` matches a citation's paragraph).
 
     ``doc_id`` is only ever a key into the loaded index, never a path on disk.
     """
-    index = engine.index  # one version for the whole page
+    try:
+        index = library.engine(kb).index  # one version for the whole page
+    except (UnknownBase, NoDocuments) as exc:
+        return _problem(request, 404, f"没有这篇文章 (no such article): {exc}")
     document = index.documents.get(doc_id)
     if document is None:
         return _problem(request, 404, f"没有这篇文章：“{doc_id[:200]}” (no such article)")
@@ -81,4 +104,5 @@ def article(request: Request, doc_id: str, engine: EngineDep, p: str | None = No
         paragraphs.append({"n": chunk.paragraph, "kind": chunk.kind, "heading": heading, "parts": parts})
     return templates.TemplateResponse(request, "article.html", {
         "document": document, "paragraphs": paragraphs, "cited": cited,
+        "kb": kb or library.bases.default.name, "default_kb": library.bases.default.name,
     })

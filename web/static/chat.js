@@ -6,7 +6,8 @@
 
 (() => {
   const KEY_STORE = "rag-api-key";
-  const CHAT_STORE = "rag-conversation"; // sessionStorage: "back" from an article keeps the chat
+  const kb = document.getElementById("main").dataset.kb || "";
+  const CHAT_STORE = `rag-conversation:${kb}`; // sessionStorage, per knowledge base: "back" from an article keeps the chat
   const HISTORY_SENT = 10; // earlier turns sent for follow-ups
   const TURNS_KEPT = 20;
   const EXCERPT = 160; // characters of a passage shown before "展开全文"
@@ -55,7 +56,7 @@
   function articleHref(docId, paragraph, highlight) {
     const path = docId.split("/").map(encodeURIComponent).join("/");
     const hl = highlight ? `&hl=${highlight[0]}-${highlight[1]}` : "";
-    return `/articles/${path}?p=${paragraph}${hl}#p-${paragraph}`;
+    return `/articles/${path}?p=${paragraph}${hl}&kb=${encodeURIComponent(kb)}#p-${paragraph}`;
   }
 
   // The passage, cut to a window around its highlight when long; a button shows it whole.
@@ -230,7 +231,7 @@
     if (key) headers["X-API-Key"] = key;
     try {
       const response = await fetch(writerOn ? "/ask/stream" : "/ask",
-        { method: "POST", headers, body: JSON.stringify({ question, history }) });
+        { method: "POST", headers, body: JSON.stringify({ question, history, kb }) });
       if (writerOn && response.ok) {
         let entry = null;
         await readEvents(response, (name, data) => {
@@ -318,6 +319,9 @@
   for (const button of document.querySelectorAll("button.example")) {
     button.addEventListener("click", () => ask(button.textContent.trim()));
   }
+
+  const kbSelect = $("kb-select");
+  if (kbSelect) kbSelect.addEventListener("change", () => kbSelect.form.submit());
 
   newChat.addEventListener("click", () => {
     turns = [];

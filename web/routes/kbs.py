@@ -1,0 +1,178 @@
+"""Knowledge bases and their documents over HTTP: list, create, upload, edit, delete, and job status.
+
+An upload is checked whole before anything is kept (name, size, content read as indexing will
+read it), so a bad file is refused with a 4xx naming it and nothing else in the request is added.
+The index is then rebuilt by a background job (``GET /jobs/{id}`` follows it); questions are
+answered from the previous version until the new one is switched in.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.datastructures import UploadFile
+
+from rag.kb import KnowledgeBaseError, UnknownBase, UnknownDocument, check_file_name, read_upload
+
+from ..deps import ApiKey, LibraryDep
+from ..library import Library, NoDocuments
+
+router = APIRouter(tags=["knowledge bases"])
+MAX_FILES = 20
+COPY_BLOCK = 1 << 20
+
+
+class NewBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr = Field(description="1–40 letters, digits, Chinese characters, '-' or '_'")
+    title: StrictStr | None = Field(default=None, max_length=60)
+    description: StrictStr | None = Field(default=None, max_length=300)
+    examples: list[StrictStr] = Field(default_factory=list, max_length=8)
+
+
+class PageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, max_length=60)
+    description: StrictStr | None = Field(default=None, max_length=300)
+    examples: list[StrictStr] | None = Field(default=None, max_length=8)
+
+
+class DocumentEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    date: StrictStr | None = Field(default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _base(library: Library, kb: str):
+    try:
+        return library.base(kb)
+    except UnknownBase as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+
+
+def _summary(library: Library, name: str) -> dict:
+    kb = library.base(name)
+    try:
+        manifest = library.engine(name).index.manifest
+    except NoDocuments:
+        manifest = {}
+    return {"name": name, **kb.page(), "default": name == library.bases.default.name,
+            "documents": manifest.get("documents", 0), "chunks": manifest.get("chunks", 0)}
+
+
+@router.get("/kbs")
+def list_bases(library: LibraryDep) -> dict:
+    return {"knowledge_bases": [_summary(library, name) for name in library.bases.names()]}
+
+
+@router.post("/kbs", status_code=201, dependencies=[ApiKey])
+def create_base(body: NewBase, library: LibraryDep) -> dict:
+    try:
+        library.bases.create(body.name, body.title, body.description, body.examples)
+    except KnowledgeBaseError as exc:
+        raise HTTPException(status_code=409 if "exists" in str(exc) else 400, detail=str(exc)) from None
+    return _summary(library, body.name)
+
+
+@router.patch("/kbs/{kb}", dependencies=[ApiKey])
+def edit_base(kb: str, body: PageSettings, library: LibraryDep) -> dict:
+    _base(library, kb).set_page(**body.model_dump())
+    return _summary(library, kb)
+
+
+@router.get("/kbs/{kb}/documents")
+def list_documents(kb: str, library: LibraryDep) -> dict:
+    base = _base(library, kb)
+    try:
+        index = library.engine(kb).index
+        indexed = index.documents
+        paragraphs: dict[str, int] = {}
+        for chunk in index.chunks:
+            paragraphs[chunk.doc_id] = paragraphs.get(chunk.doc_id, 0) + 1
+    except NoDocuments:
+        indexed, paragraphs = {}, {}
+    return {"kb": kb, "documents": base.documents(indexed, paragraphs), "jobs_pending": library.jobs.pending()}
+
+
+@router.post("/kbs/{kb}/documents", status_code=202, dependencies=[ApiKey],
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
+async def upload_documents(kb: str, request: Request, library: LibraryDep) -> dict:
+    """Add files (multipart field ``files``; .pdf .docx .md .txt .html); returns the indexing job."""
+    base = _base(library, kb)
+    limit = int(library.settings.max_upload_mb * 1024 * 1024)
+    length = request.headers.get("content-length")
+    if length is None:
+        raise HTTPException(status_code=411, detail="send the upload with a Content-Length header")
+    if not length.isdigit() or int(length) > limit:
+        raise HTTPException(status_code=413, detail=f"the upload is larger than the limit of {library.settings.max_upload_mb:g} MB")
+    try:
+        form = await request.form(max_files=MAX_FILES, max_fields=10)
+    except HTTPException:
+        raise
+    except Exception as exc:  # a malformed multipart body
+        raise HTTPException(status_code=400, detail=f"body: not a readable multipart/form-data upload ({exc})"[:300]) from None
+    uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    if not uploads:
+        raise HTTPException(status_code=400, detail="no files: send them in the multipart field 'files'")
+    with tempfile.TemporaryDirectory(prefix="rag-upload-") as folder:
+        checked, problems = [], []
+        for number, upload in enumerate(uploads):
+            try:
+                name = check_file_name(upload.filename or "")
+                path = Path(folder) / f"{number}{Path(name).suffix.lower()}"
+                with path.open("wb") as out:
+                    while block := await upload.read(COPY_BLOCK):
+                        out.write(block)
+                document = await run_in_threadpool(read_upload, name, path)
+                checked.append((name, path, document))
+            except KnowledgeBaseError as exc:
+                problems.append(str(exc))
+        await form.close()
+        if problems:
+            unsupported = all("unsupported file type" in p for p in problems)
+            raise HTTPException(status_code=415 if unsupported else 400, detail="; ".join(problems))
+        added = []
+        for name, path, document in checked:
+            doc_id, duplicate = await run_in_threadpool(base.add, name, path)
+            added.append({"doc_id": doc_id, "filename": name, "title": document.title, "date": document.date,
+                          "duplicate": duplicate})
+    new = [a["doc_id"] for a in added if not a["duplicate"]]
+    job = library.jobs.submit(kb, "add", new) if new else None
+    return {"kb": kb, "documents": added, "job": asdict(job) if job else None}
+
+
+@router.patch("/kbs/{kb}/documents/{doc_id:path}", status_code=202, dependencies=[ApiKey])
+def edit_document(kb: str, doc_id: str, body: DocumentEdit, library: LibraryDep) -> dict:
+    """Set a document's title or date; the index is rebuilt with them."""
+    try:
+        _base(library, kb).edit(doc_id, body.title, body.date)
+    except UnknownDocument as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return {"kb": kb, "doc_id": doc_id, "job": asdict(library.jobs.submit(kb, "edit", [doc_id]))}
+
+
+@router.delete("/kbs/{kb}/documents/{doc_id:path}", status_code=202, dependencies=[ApiKey])
+def delete_document(kb: str, doc_id: str, library: LibraryDep) -> dict:
+    """Remove a document; once the job is done no answer cites it."""
+    try:
+        _base(library, kb).remove(doc_id)
+    except UnknownDocument as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return {"kb": kb, "doc_id": doc_id, "job": asdict(library.jobs.submit(kb, "remove", [doc_id]))}
+
+
+@router.get("/jobs/{job_id}")
+def job_status(job_id: str, library: LibraryDep) -> dict:
+    job = library.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(status_code=404, detail=f"no job {job_id[:40]!r}")
+    return asdict(job)
