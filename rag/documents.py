@@ -131,8 +131,11 @@ def _first_heading(text: str) -> str:
     return next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
 
 
-def load_document(path: Path, root: Path | None = None) -> Document:
-    """Read one article. Raises ValueError (or UnicodeDecodeError) when it cannot be read."""
+def load_document(path: Path, root: Path | None = None, filename: str | None = None) -> Document:
+    """Read one article. Raises ValueError (or UnicodeDecodeError) when it cannot be read.
+
+    ``filename`` is the name the file came with, when it is stored under another (an upload).
+    """
     from .formats import READERS
 
     doc_id = path.relative_to(root).with_suffix("").as_posix() if root else path.stem
@@ -154,14 +157,14 @@ def load_document(path: Path, root: Path | None = None) -> Document:
     if not body.strip():
         raise ValueError("no text")
     side = read_sidecar(path)
-    name = Path(str(side.get("filename") or path.name))
+    name = Path(str(side.get("filename") or filename or path.name))
     date = side.get("date") or meta.get("date") or _date_from_name(name.stem)
     return Document(
         doc_id=doc_id,
         title=str(side.get("title") or meta.get("title") or name.stem),
         text=body,
         date=str(date),
-        source=str(meta.get("source") or side.get("filename") or ""),
+        source=str(meta.get("source") or side.get("filename") or filename or ""),
         path=str(path),
         meta={k: v for k, v in meta.items() if k not in ("title", "date", "source")},
     )

@@ -183,7 +183,7 @@ def read_upload(filename: str, path: Path):
     if path.stat().st_size == 0:
         raise KnowledgeBaseError(f"{filename}: the file is empty")
     try:
-        return load_document(path)
+        return load_document(path, filename=filename)
     except UnicodeDecodeError:
         raise KnowledgeBaseError(f"{filename}: not UTF-8 text") from None
     except (ValueError, yaml.YAMLError) as exc:  # the format readers' errors say what is wrong in plain words

@@ -7,6 +7,7 @@ jieba are real, and the server is uvicorn on a free 127.0.0.1 port.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -69,3 +70,18 @@ def server(settings, engine):
 def client(server):
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, settings, index_dir, embedder, reader):
+    """A server whose default base is a copy of the seed corpus (uploads must not touch corpus/)."""
+    from rag.engine import Engine
+    from web.app import create_app
+
+    root = tmp_path_factory.mktemp("library")
+    shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(index_dir, root / "index")
+    own = settings.model_copy(update={"corpus_dir": root / "corpus", "index_dir": root / "index",
+                                      "kb_dir": root / "kbs", "max_upload_mb": 2})
+    with LiveServer(create_app(own, Engine(own, embedder, reader))) as live:
+        yield live

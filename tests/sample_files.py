@@ -53,7 +53,7 @@ def chinese_pdf(path: Path, title: str, paragraphs: list[str]) -> Path:
     import fpdf
 
     font = cjk_font(path.with_suffix(".ttf"), title + "".join(paragraphs))
-    pdf = fpdf.FPDF(format="A5")
+    pdf = fpdf.FPDF(format=(148, 210))
     pdf.add_font("cjk", fname=str(font))
     pdf.set_title(title)
     pdf.add_page()

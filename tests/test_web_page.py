@@ -236,3 +236,38 @@ def test_a_written_answer_streams_in_and_is_replaced_by_the_checked_text(browser
             expect(tab.locator(".written .written-text")).to_contain_text("1000亿元[3]")
             context.close()
     assert not problems, problems
+
+
+def test_documents_page_uploads_word_and_pdf_then_asks_and_deletes(browser, library, tmp_path):
+    from tests.sample_files import chinese_pdf, word_docx
+
+    docx = word_docx(tmp_path / "蓝湾港年报.docx", "蓝湾港2024年运营报告", ["蓝湾港2024年集装箱吞吐量达到265万标箱，同比增长9%。"])
+    pdf = chinese_pdf(tmp_path / "松岭林场.pdf", "松岭林场简介", ["松岭林场始建于1962年，经营面积为5.8万亩，森林覆盖率91%。"])
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    tab = context.new_page()
+    problems = []
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    tab.goto(f"{library.url}/documents")
+    tab.set_input_files("#files", [str(docx), str(pdf)])
+    for name in (docx.name, pdf.name):
+        expect(tab.locator(f'#uploads li[data-file="{name}"] .state')).to_contain_text("完成", timeout=120_000)
+    expect(tab.locator("#doc-table tbody tr", has_text="蓝湾港2024年运营报告")).to_be_visible()
+    expect(tab.locator("#doc-table tbody tr", has_text="松岭林场简介")).to_contain_text(pdf.name)
+    tab.screenshot(path=SHOTS / "documents-uploaded.png", full_page=True)
+
+    tab.click("#chat-link")
+    for question, value in (("蓝湾港2024年集装箱吞吐量是多少", "265万标箱"), ("松岭林场的经营面积是多少", "5.8万亩")):
+        answer = ask(tab, question)
+        assert any(value in text for text in answer.locator("mark").all_inner_texts()), answer.inner_text()
+    tab.screenshot(path=SHOTS / "documents-asked.png", full_page=True)
+
+    tab.goto(f"{library.url}/documents")
+    tab.on("dialog", lambda dialog: dialog.accept())
+    tab.locator("#doc-table tbody tr", has_text="蓝湾港2024年运营报告").locator("button.delete").click()
+    expect(tab.locator("#list-note")).to_contain_text("已删除", timeout=120_000)
+    expect(tab.locator("#doc-table tbody tr", has_text="蓝湾港2024年运营报告")).to_have_count(0)
+    tab.click("#chat-link")
+    after = ask(tab, "蓝湾港2024年集装箱吞吐量是多少")
+    assert "265万标箱" not in after.inner_text()
+    context.close()
+    assert not problems, problems

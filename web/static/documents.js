@@ -56,21 +56,42 @@
     const rows = data.documents.map((d) => {
       const remove = el("button", { type: "button", class: "quiet delete", "data-doc": d.doc_id }, "删除");
       remove.addEventListener("click", () => removeDocument(d, remove));
+      const edit = el("button", { type: "button", class: "quiet edit", "data-doc": d.doc_id }, "编辑");
+      edit.addEventListener("click", () => editDocument(d));
       const title = d.indexed
         ? el("a", { href: `/articles/${d.doc_id.split("/").map(encodeURIComponent).join("/")}?kb=${encodeURIComponent(kb)}` }, d.title)
         : el("span", {}, d.title, el("span", { class: "note" }, "（索引中）"));
       return el("tr", { "data-doc": d.doc_id }, el("td", {}, title), el("td", {}, d.date || "—"), el("td", {}, d.filename),
-        el("td", { class: "num" }, String(d.paragraphs)), el("td", {}, (d.added || "").replace("T", " ").slice(0, 16)), el("td", {}, remove));
+        el("td", { class: "num" }, String(d.paragraphs)), el("td", {}, (d.added || "").replace("T", " ").slice(0, 16)), el("td", {}, edit, remove));
     });
     document.querySelector("#doc-table tbody").replaceChildren(...rows);
     $("doc-count").textContent = `共 ${data.documents.length} 篇文档`;
     $("list-note").textContent = data.documents.length ? "" : "还没有文档：在上面上传。(No documents yet.)";
   }
 
+  const docUrl = (doc) => `${base}/documents/${doc.doc_id.split("/").map(encodeURIComponent).join("/")}`;
+
+  async function editDocument(doc) {
+    const title = window.prompt("标题 Title", doc.title);
+    if (title === null) return;
+    const date = window.prompt("日期 Date (YYYY-MM-DD，可留空)", doc.date || "");
+    if (date === null) return;
+    const changes = { title: title.trim() || null, date: date.trim() || null };
+    const response = await send("PATCH", docUrl(doc), changes);
+    if (!response.ok) {
+      $("list-note").textContent = await message(response);
+      return;
+    }
+    $("list-note").textContent = "正在更新…";
+    const done = await follow((await response.json()).job, () => {});
+    await refresh();
+    $("list-note").textContent = done.state === "done" ? "已更新。" : `更新失败：${done.error}`;
+  }
+
   async function removeDocument(doc, button) {
     if (!window.confirm(`删除“${doc.title}”？删除后的回答不会再引用它。\nDelete this document?`)) return;
     button.disabled = true;
-    const response = await send("DELETE", `${base}/documents/${doc.doc_id.split("/").map(encodeURIComponent).join("/")}`);
+    const response = await send("DELETE", docUrl(doc));
     if (!response.ok) {
       $("list-note").textContent = await message(response);
       button.disabled = false;
@@ -79,8 +100,8 @@
     $("list-note").textContent = `正在删除“${doc.title}”…`;
     const job = (await response.json()).job;
     const done = await follow(job, () => {});
+    await refresh();
     $("list-note").textContent = done.state === "done" ? `已删除“${doc.title}”。` : `删除失败：${done.error}`;
-    refresh();
   }
 
   // --- uploads ----------------------------------------------------------------------------------
