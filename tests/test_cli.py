@@ -68,3 +68,38 @@ def test_eval_thresholds_set_the_exit_code(tmp_path, index_dir):
     (gold.parent / "bad.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")
     bad = rag("eval", "--set", gold.parent / "bad.jsonl", index_dir=index_dir)
     assert bad.returncode == 2 and "missing" in bad.stderr
+
+
+def test_add_docs_rm_on_a_copy_of_the_corpus(tmp_path, index_dir):
+    import shutil
+
+    from .conftest import CORPUS
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    shutil.copytree(index_dir, tmp_path / "index")
+    env = {**os.environ, "RAG_THREADS": "1", "RAG_CORPUS_DIR": str(tmp_path / "corpus"),
+           "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_KB_DIR": str(tmp_path / "kbs")}
+
+    def run(*args):
+        result = subprocess.run([sys.executable, "-m", "rag.cli", *map(str, args)], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    note = tmp_path / "东篱镇.md"
+    note.write_text("# 东篱镇茶叶\n\n东篱镇2023年茶叶产量为1200吨。\n", encoding="utf-8")
+    added = run("add", note, "--quiet")
+    assert added.returncode == 0, added.stderr
+    doc_id = added.stdout.split("\t")[0]
+    assert doc_id.startswith("uploads/") and "now serving" in added.stdout
+    listed = run("docs")
+    assert f"{doc_id}\t" in listed.stdout and "东篱镇.md" in listed.stdout and listed.stdout.count("\n") == 6
+    assert "1200吨" in run("ask", "东篱镇2023年茶叶产量是多少").stdout
+    assert run("add", tmp_path / "nope.pdf").returncode == 1
+    (tmp_path / "bad.pdf").write_bytes(b"MZ not a pdf")
+    bad = run("add", tmp_path / "bad.pdf")
+    assert bad.returncode == 1 and "bad.pdf: not a PDF" in bad.stderr
+    assert run("rm", "uploads/none").returncode == 1
+    assert run("rm", doc_id, "--quiet").returncode == 0
+    assert doc_id not in run("docs").stdout
+    assert run("docs", "--kb", "nope").returncode == 1

@@ -243,3 +243,14 @@ def test_a_corpus_without_page_settings_gets_neutral_text(tmp_path):
 
     page = KnowledgeBase("mine", tmp_path / "corpus", tmp_path / "index").page()
     assert page == PAGE_DEFAULTS and page["title"] == "文档问答" and page["examples"] == []
+
+
+def test_write_endpoints_need_the_api_key(settings, engine):
+    from rag.serving import LiveServer
+    from web.app import create_app
+
+    with LiveServer(create_app(settings.model_copy(update={"api_key": "k"}), engine)) as live:
+        for method, path in (("POST", "/kbs"), ("POST", "/kbs/default/documents"), ("PATCH", "/kbs/default"),
+                             ("DELETE", "/kbs/default/documents/x"), ("PATCH", "/kbs/default/documents/x")):
+            assert httpx.request(method, live.url + path, json={}).status_code == 401, (method, path)
+        assert httpx.get(live.url + "/kbs").status_code == 200
