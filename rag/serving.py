@@ -20,6 +20,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_healthy(url: str, seconds: float) -> bool:
+    """Poll ``url/health`` until it answers 200 (True) or ``seconds`` pass (False)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return False
+
+
 class LiveServer:
     """``with LiveServer(app) as live: httpx.get(live.url + "/health")`` — started, ready, stopped."""
 
@@ -32,13 +44,8 @@ class LiveServer:
 
     def __enter__(self) -> "LiveServer":
         self.thread.start()
-        deadline = time.time() + self.startup_seconds
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        if wait_until_healthy(self.url, self.startup_seconds):
+            return self
         self.__exit__()
         raise RuntimeError(f"server at {self.url} did not start within {self.startup_seconds} s")
 

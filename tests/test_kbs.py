@@ -176,7 +176,7 @@ def test_kill_9_during_a_job_keeps_the_old_version_serving_and_the_job_failed(tm
     import sys
     from pathlib import Path
 
-    from rag.serving import free_port
+    from rag.serving import free_port, wait_until_healthy
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     shutil.copytree(index_dir, tmp_path / "index")
@@ -188,13 +188,8 @@ def test_kill_9_during_a_job_keeps_the_old_version_serving_and_the_job_failed(tm
 
     def start() -> subprocess.Popen:
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        if wait_until_healthy(url, 180):
+            return server
         server.kill()
         raise AssertionError("the server did not start")
 
