@@ -26,7 +26,7 @@ import typer
 
 from .serving import LiveServer
 
-SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load")
+SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load", "runtime")
 SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
 INSTALL_HINT = "pip install -e '.[bench]' (or: make bench)"
 QUERIES = 50  # per timed series, after WARMUP
@@ -38,6 +38,8 @@ SCALE_QUERIES = 200
 TOKENS_PER_PARAGRAPH = 60
 LOAD_REQUESTS = 200
 LOAD_TIMEOUT_S = 300
+READER_QUESTIONS = 100  # CMRC 2018 trial questions for the reader's EM/F1 per runtime (passage given)
+READER_SET = Path("../shared/qa-data/cmrc2018_trial.json")
 
 bench_app = typer.Typer(add_completion=False)
 
@@ -541,6 +543,74 @@ def bench_load(run: Run) -> tuple[dict, str]:
     return data, md
 
 
+# --- 7. runtimes -----------------------------------------------------------------------------
+
+def bench_runtime(run: Run) -> tuple[dict, str]:
+    """fp32 torch vs int8 (dynamic quantization) side by side: each step's latency, encoding rate, and
+    what int8 changes (passage-vector cosine to fp32, gold hit@k and answers, reader EM/F1)."""
+    import numpy as np
+
+    from .embedding import Embedder
+    from .engine import Engine
+    from .eval import evaluate
+    from .reader.build import ensure_reader
+    from .reader.evaluate import reading_comprehension
+    from .reader.reader import Reader
+    from .reader.squad import load_examples
+    from .runtime import RUNTIMES
+
+    engines = {}
+    for runtime in RUNTIMES:
+        settings = run.served.model_copy(update={"runtime": runtime})
+        embedder = run.embedder if runtime == run.settings.runtime else Embedder(settings, progress=False)
+        reader = Reader(ensure_reader(settings.home), threads=settings.threads,
+                        windows_per_passage=settings.reader_windows, runtime=runtime)
+        engines[runtime] = Engine(settings, embedder, reader)
+    first = engines[RUNTIMES[0]]
+    depth = first.settings.read_depth
+    picks = [run.items[i] for i in np.linspace(0, len(run.items) - 1, QUERIES + WARMUP).astype(int)]
+    passages = {it["question"]: [c.text for c in first.ask(it["question"], depth, _history(it)).citations[:depth]] for it in picks}
+    steps = {}
+    for runtime, engine in engines.items():
+        steps[f"{runtime}: Embedder.queries (1 question)"] = lambda it, e=engine: e.embedder.queries([it["question"]])
+        steps[f"{runtime}: Reader.read ({depth} passages)"] = lambda it, e=engine: e.reader.read(it["question"], passages[it["question"]])
+        steps[f"{runtime}: Engine.ask"] = lambda it, e=engine: e.ask(it["question"], TOP_K, _history(it))
+    _interleaved(steps, picks[:WARMUP])
+    series = {name: _stats(ms) for name, ms in _interleaved(steps, picks[WARMUP:]).items()}
+
+    texts = [chunk.retrieval_text() for chunk in first.index.chunks]
+    vectors, rates = {}, {}
+    for runtime, engine in engines.items():
+        started = time.perf_counter()
+        vectors[runtime] = engine.embedder.passages(texts)
+        rates[runtime] = round(len(texts) / (time.perf_counter() - started), 1)
+    cosine = np.sum(vectors["torch"] * vectors["int8"], axis=1)
+    examples = load_examples(READER_SET)[:READER_QUESTIONS] if READER_SET.is_file() else []
+    quality = {}
+    for runtime, engine in engines.items():
+        summary = dict(evaluate(engine, run.items, top_k=TOP_K).summary)
+        quality[runtime] = {key: summary.get(key) for key in ("hit@1", "hit@5", "answer_accuracy", "em", "f1")}
+        if examples:
+            reading = reading_comprehension(engine.reader, examples)
+            quality[runtime].update(reader_em=reading["em"], reader_f1=reading["f1"])
+    base = series["torch: Embedder.queries (1 question)"]
+    data = {"steps": series, "encode_per_s": rates, "cosine_min": round(float(cosine.min()), 4),
+            "cosine_mean": round(float(cosine.mean()), 4), "quality": quality, "threads": run.settings.threads,
+            "int8_over_torch_ask_p50": round(series["int8: Engine.ask"]["p50"] / series["torch: Engine.ask"]["p50"], 2),
+            "int8_over_torch_encode": round(rates["int8"] / rates["torch"], 2)}
+    keys = ("hit@1", "hit@5", "answer_accuracy", "em", "f1", "reader_em", "reader_f1")
+    md = (f"Both runtimes loaded side by side, torch {run.settings.threads} thread(s); {QUERIES} gold questions after "
+          f"{WARMUP} warm-ups, every step of both runtimes taken in turn for each question. Ratios against the fp32 "
+          "bare query embedding.\n\n"
+          + _table(["step", "p50 ms", "p95 ms", "p50 ratio"], [[n, v["p50"], v["p95"], _ratio(v["p50"], base["p50"])] for n, v in series.items()])
+          + f"\n\nPassage encoding of all {len(texts)} indexed paragraphs: "
+          + ", ".join(f"{rt} {rate}/s" for rt, rate in rates.items())
+          + f". int8 vectors against fp32: cosine min {data['cosine_min']}, mean {data['cosine_mean']}.\n\n"
+          + f"Quality (gold set, {len(run.items)} items, open corpus; reader alone on the first {len(examples)} CMRC 2018 trial questions):\n\n"
+          + _table(["runtime", *keys], [[rt, *(q.get(k, "") for k in keys)] for rt, q in quality.items()]))
+    return data, md
+
+
 # --- report ---------------------------------------------------------------------------------
 
 class _Contention:
@@ -589,6 +659,11 @@ def _headlines(results: dict, threads: int) -> list[str]:
         f, h, b = (results["scale"]["sizes"][n][k] for k in ("flat", "hnsw", "bm25"))
         lines.append(f"Scale at {n:,}: flat p50 {f['p50']} ms vs HNSW {h['p50']} ms ({_ratio(f['p50'], h['p50'])}, "
                      f"recall@10 {h['recall@10']}); BM25 p50 {b['p50']} ms.")
+    if "runtime" in results:
+        r = results["runtime"]
+        lines.append(f"Runtime: int8 Engine.ask p50 {r['int8_over_torch_ask_p50']}× fp32's, encoding {r['int8_over_torch_encode']}× "
+                     f"as fast; vectors cosine ≥ {r['cosine_min']}; reader F1 fp32 {r['quality']['torch'].get('reader_f1')} vs "
+                     f"int8 {r['quality']['int8'].get('reader_f1')}.")
     if "load" in results:
         load = results["load"]
         lines.append(f"Load: {load['requests']} concurrent /ask, {load['errors']} errors, p50 {load['p50']} ms, "
@@ -669,7 +744,7 @@ def bench(
     run = Run(settings, items, workdir)
     machine = _machine(settings)
     sections = {"indexing": bench_indexing, "query": bench_query, "retrieval": bench_retrieval, "peer": bench_peer,
-                "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale])}
+                "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale]), "runtime": bench_runtime}
     results, texts = {}, {}
     try:
         for name in sections:  # indexing first: its fresh index then serves the other sections
@@ -685,7 +760,8 @@ def bench(
     out.mkdir(parents=True, exist_ok=True)
     base = out / f"bench-{stamp}"
     titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
-              "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load"}
+              "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load",
+              "runtime": "7. Runtimes: fp32 torch vs int8"}
     command = f"rag bench --scale {scale} --only {','.join(chosen)}" + (f" --gold {gold}" if gold != Path("eval/questions.jsonl") else "")
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
              "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),

@@ -175,7 +175,7 @@ def reader_eval(
         examples = load_examples(data)[:limit]
     except (ValueError, KeyError) as exc:
         fail(f"{data} is not a SQuAD-format file: {exc}")
-    reader = Reader(_reader_path(delta), threads=get_settings().threads)
+    reader = Reader(_reader_path(delta), threads=get_settings().threads, runtime=get_settings().runtime)
     result = reading_comprehension(reader, examples, progress=sys.stderr.isatty())
     typer.echo(json.dumps({"set": data.name, **result}, ensure_ascii=False))
     below = [f"{name} {result[key]} < {floor}" for name, key, floor in (("EM", "em", min_em), ("F1", "f1", min_f1))

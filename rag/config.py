@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="cache folder for the built model")
     model: str | None = Field(default=None, description="a sentence-transformers model path instead of the bundled one")
     threads: int = Field(default_factory=_default_threads, ge=1, le=64)
+    runtime: Literal["torch", "int8"] = Field(default="torch", description="how the encoders run: fp32 torch, or int8 (dynamic quantization)")
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     ann_threshold: int = Field(default=200_000, ge=1, description="chunk count above which FAISS search is approximate (HNSW)")

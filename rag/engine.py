@@ -72,7 +72,7 @@ class Engine:
             from .reader.reader import Reader
 
             reader = Reader(ensure_reader(self.settings.home), threads=self.settings.threads,
-                            windows_per_passage=self.settings.reader_windows)
+                            windows_per_passage=self.settings.reader_windows, runtime=self.settings.runtime)
         self.reader = reader
         self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()

@@ -130,3 +130,23 @@ def test_training_checkpoints_and_resumes(tmp_path):
     assert state["step"] == 2
     assert all(name.startswith(("roberta.encoder.layer.10.", "roberta.encoder.layer.11.", "qa_outputs.")) for name in state["trained"])
     assert json.loads((out / "config.json").read_text())["data_sha256"]["tiny.json"]
+
+
+def test_the_int8_runtime_reads_and_embeds_like_fp32(reader, embedder):
+    import numpy as np
+
+    from rag.config import Settings
+    from rag.embedding import Embedder
+    from rag.reader.reader import Reader
+    from rag.runtime import prepare
+
+    passage = "鹿泉区将大力实施新一代电子信息产业三年倍增计划，力争2024年主营业务收入突破1100亿元。"
+    int8 = Reader(reader.path, threads=1, runtime="int8")
+    span = int8.read("鹿泉区2024年电子信息产业目标是多少", [passage])[0]
+    assert "1100亿元" in span.text and len(span.text) <= len("1100亿元") + 2, span.text  # boundaries may shift a character
+    quantized = Embedder(Settings(threads=1, runtime="int8"), progress=False)
+    texts = [passage, "石家庄国际生物医药园占地约3000亩。", "小学生免费公交专线征求意见的传真号码是0311-12345678。"]
+    cosine = np.sum(quantized.passages(texts) * embedder.passages(texts), axis=1)
+    assert cosine.min() >= 0.99, cosine
+    with pytest.raises(ValueError, match="choose from torch, int8"):
+        prepare(torch.nn.Linear(2, 2), "onnx")

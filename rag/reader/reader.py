@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime import prepare
 from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
 
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
@@ -34,7 +35,7 @@ class Reader:
     """Callable: (question, passages) → spans, best first, each with its window's no-answer score."""
 
     def __init__(self, path: Path, threads: int = 1, max_length: int = MAX_LENGTH, stride: int = STRIDE,
-                 windows_per_passage: int = 2) -> None:
+                 windows_per_passage: int = 2, runtime: str = "torch") -> None:
         import torch
         from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
         from transformers.utils import logging as transformers_logging
@@ -44,7 +45,8 @@ class Reader:
         torch.set_num_threads(threads)
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval()
+        self.runtime = runtime
+        self.model = prepare(XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval(), runtime)
         self.max_length, self.stride, self.windows_per_passage = max_length, stride, windows_per_passage
         self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
 
