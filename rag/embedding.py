@@ -34,10 +34,10 @@ class Embedder:
             from .model import ensure_model
 
             path, self.name = ensure_model(settings.home, progress=progress), DEFAULT_MODEL_NAME
-        from .runtime import prepare
+        from .runtime import feed_forward, prepare
 
         self.runtime = settings.runtime
-        self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), settings.runtime)
+        self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), settings.runtime, feed_forward)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
         self._lock = threading.Lock()  # torch inference is not re-entrant across request threads

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime import prepare
+from ..runtime import from_layer, prepare
 from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
 
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
@@ -46,7 +46,9 @@ class Reader:
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.runtime = runtime
-        self.model = prepare(XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval(), runtime)
+        model = XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval()
+        # int8 only in the top half: the layers trained for reading (training freezes the bottom half).
+        self.model = prepare(model, runtime, from_layer(model.config.num_hidden_layers // 2))
         self.max_length, self.stride, self.windows_per_passage = max_length, stride, windows_per_passage
         self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
 
