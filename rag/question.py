@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from importlib import resources
 
 from jieba import posseg
 
@@ -27,40 +28,18 @@ _GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 �
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
-# Words that answer the same question in these articles (目标 is usually written 力争…突破).
-SYNONYMS = {
-    "目标": ("力争", "突破", "计划", "预计", "有望"),
-    "营业收入": ("主营业务收入", "营收", "收入"),
-    "营收": ("营业收入", "主营业务收入", "收入"),
-    "收入": ("营业收入", "主营业务收入"),
-    "企业": ("公司", "药企"),
-    "公司": ("企业",),
-    "面积": ("占地", "总面积", "亩"),
-    "占地": ("面积", "总面积", "亩"),
-    "多大": ("面积", "占地", "亩"),
-    "投资": ("总投资",),
-    "传真": ("传真至",),
-    "邮箱": ("电子邮件", "邮件", "@"),
-    "电子邮箱": ("电子邮件", "@"),
-    "地址": ("邮寄至",),
-    "负责人": ("主任", "书记", "局长", "区长", "县长"),
-    "外国资金": ("外资",),
-    "外国": ("外资", "国外", "海外"),
-    "外资": ("外国资金",),
-    "工人": ("员工", "产业员工"),
-    "员工": ("工人",),
-    "钱": ("亿元", "万元", "资金"),
-    "花": ("完成投资", "投资"),
-    "已经": ("已完成", "已", "累计"),  # spent so far, not planned
-    "奖金": ("奖励资金",),
-    "地": ("亩", "面积"),
-    "国外": ("海外", "国际"),
-    "海外": ("国际", "国外"),
-    "仪器": ("设备",),
-    "北京": ("京津", "京"),  # news abbreviates: 京津 = 北京、天津
-    "天津": ("京津", "津"),
-    "河北": ("冀",),
-}
+def _load_synonyms() -> dict[str, tuple[str, ...]]:
+    """rag/data/synonyms.tsv: question word → words a passage may use instead (目标 → 力争, 突破 …)."""
+    table = {}
+    for line in resources.files("rag").joinpath("data/synonyms.tsv").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].rstrip()
+        if "\t" in line:
+            word, others = line.split("\t", 1)
+            table[word.strip()] = tuple(others.split())
+    return table
+
+
+SYNONYMS = _load_synonyms()
 
 
 @dataclass(frozen=True)
