@@ -15,7 +15,6 @@ from pathlib import Path
 
 from .answer import Answerer, AnswerWeights
 from .reader.metrics import f1
-from .search import Query
 from .tokenizing import normalize
 
 RETRIEVAL_GRID = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0]
@@ -47,12 +46,10 @@ def collect(engine, items: list[dict], name: str, progress: bool = False) -> lis
     from tqdm import tqdm
 
     rows = []
-    state = engine._state
     for item in tqdm(items, desc=name, disable=not progress):
         history = [turn["question"] for turn in item.get("history", [])]
-        question = state.reader(item["question"], history)
-        hits = state.searcher(Query(question.text, question.keywords), k=state.answerer.depth)
-        readings = [r for r in state.answerer.read(question, hits) if r.span is not None]
+        question, hits = engine.retrieve(item["question"], history)
+        readings = [r for r in engine.answerer.read(question, hits) if r.span is not None]
         answers = item["answers"]
         rows.append(Row(name, bool(answers), [Candidate(r.margin, r.hit.score, r.eligible, bool(answers) and _correct(r, answers))
                                               for r in readings]))

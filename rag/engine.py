@@ -102,6 +102,10 @@ class Engine:
     def index(self) -> Index:
         return self._state.index
 
+    @property
+    def answerer(self) -> Answerer:
+        return self._state.answerer
+
     def reload_if_changed(self) -> bool:
         """Switch to the version ``CURRENT`` names, if it is not the one being served."""
         current = Index.current_version(self.settings.index_dir)
@@ -135,10 +139,15 @@ class Engine:
             rewritten=parsed.text if parsed.rewritten else None,
         )
 
-    @staticmethod
-    def _answer(state: _State, question: str, history: list[str] | None, top_k: int, mode: str):
+    def retrieve(self, question: str, history: list[str] | None = None, k: int | None = None, mode: str = "hybrid",
+                 state: _State | None = None):
+        """The question as understood (follow-ups resolved) and its top ``k`` passages (the read depth by default)."""
+        state = state or self._state
         parsed = state.reader(question, history)
-        hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)
+        return parsed, state.searcher(Query(parsed.text, parsed.keywords), k=k or state.answerer.depth, mode=mode)
+
+    def _answer(self, state: _State, question: str, history: list[str] | None, top_k: int, mode: str):
+        parsed, hits = self.retrieve(question, history, max(top_k, state.answerer.depth), mode, state)
         return parsed, state.answerer(parsed, hits, top_k=top_k)
 
 
