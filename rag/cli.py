@@ -293,12 +293,9 @@ def docs(kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base"
     base = _knowledge_base(kb)
     try:
         index = Index.load(base.index_dir)
-        indexed, paragraphs = index.documents, {}
-        for chunk in index.chunks:
-            paragraphs[chunk.doc_id] = paragraphs.get(chunk.doc_id, 0) + 1
     except IndexUnavailable:
-        indexed, paragraphs = {}, {}
-    for row in base.documents(indexed, paragraphs):
+        index = None
+    for row in base.documents(index):
         state = "" if row["indexed"] else "\t(not indexed yet)"
         typer.echo(f"{row['doc_id']}\t{row['date'] or '-'}\t{row['paragraphs']}\t{row['filename']}\t{row['title']}{state}")
 

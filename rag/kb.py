@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,8 +108,10 @@ class KnowledgeBase:
         meta.update({k: v for k, v in (("title", title), ("date", date)) if v is not None})
         _write_atomic(sidecar_of(path), json.dumps(meta, ensure_ascii=False))
 
-    def documents(self, indexed: dict[str, dict], paragraphs: dict[str, int]) -> list[dict]:
-        """Every file of the corpus; ``indexed`` (the serving index's documents) gives title and date when it has them."""
+    def documents(self, index=None) -> list[dict]:
+        """Every file of the corpus; the serving ``index`` (None when there is none) gives title, date and paragraphs."""
+        indexed = index.documents if index is not None else {}
+        paragraphs = Counter(chunk.doc_id for chunk in index.chunks) if index is not None else Counter()
         rows = []
         for path in self.files():
             doc_id = path.relative_to(self.corpus_dir).with_suffix("").as_posix()

@@ -93,13 +93,9 @@ def list_documents(kb: str, library: LibraryDep) -> dict:
     base = _base(library, kb)
     try:
         index = library.engine(kb).index
-        indexed = index.documents
-        paragraphs: dict[str, int] = {}
-        for chunk in index.chunks:
-            paragraphs[chunk.doc_id] = paragraphs.get(chunk.doc_id, 0) + 1
     except NoDocuments:
-        indexed, paragraphs = {}, {}
-    return {"kb": kb, "documents": base.documents(indexed, paragraphs), "jobs_pending": library.jobs.pending()}
+        index = None
+    return {"kb": kb, "documents": base.documents(index), "jobs_pending": library.jobs.pending()}
 
 
 @router.post("/kbs/{kb}/documents", status_code=202, dependencies=[ApiKey],
