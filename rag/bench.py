@@ -38,6 +38,9 @@ SCALE_QUERIES = 200
 TOKENS_PER_PARAGRAPH = 60
 LOAD_REQUESTS = 200
 LOAD_TIMEOUT_S = 300
+LONE_REQUESTS = 20  # one at a time, per load variant
+# (name, reader windows per call, questions per embedding call, reader workers); the first is the baseline.
+LOAD_VARIANTS = (("no batching, 1 worker", 1, 1, 1), ("batching, 1 worker", 32, 64, 1), ("batching, 2 workers", 32, 64, 2))
 READER_QUESTIONS = 100  # CMRC 2018 trial questions for the reader's EM/F1 per runtime (passage given)
 READER_SET = Path("../shared/qa-data/cmrc2018_trial.json")
 
@@ -415,12 +418,13 @@ def _faiss_case(vectors, queries, approximate: bool, folder: Path, truth=None) -
 
 def _bm25_case(rng, vocab, freq, n: int, questions: list[list[str]]) -> dict:
     """bm25s over ``n`` sampled paragraphs: build time, score-matrix bytes, latency of the product's keyword search."""
-    from types import SimpleNamespace
+    from functools import partial
 
     import bm25s
     import numpy as np
 
-    from .search import Searcher
+    from .search import CANDIDATES
+    from .stores.faiss import Bm25Keywords
 
     ids = rng.choice(len(vocab), size=(n, TOKENS_PER_PARAGRAPH), p=freq).astype(np.int32)
     tokens = [vocab[row].tolist() for row in ids]  # strings, as build_index passes them
@@ -430,9 +434,9 @@ def _bm25_case(rng, vocab, freq, n: int, questions: list[list[str]]) -> dict:
     bm25.index(tokens, show_progress=False)
     build_s = time.perf_counter() - started
     del tokens
-    searcher = Searcher(SimpleNamespace(bm25=bm25), embedder=None)  # Searcher.keyword needs only .bm25
-    searcher.keyword(questions[0])
-    ms = _timed(searcher.keyword, questions)
+    keyword = partial(Bm25Keywords(bm25), n=CANDIDATES)  # the product's keyword search (rag.stores.faiss)
+    keyword(questions[0])
+    ms = _timed(keyword, questions)
     size = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes"))
     return {"build_s": round(build_s, 2), "bytes": int(size), **_stats(ms)}
 
@@ -507,12 +511,16 @@ def _plot(scale: dict, path: Path, title: str) -> None:
 # --- 6. load --------------------------------------------------------------------------------
 
 def bench_load(run: Run) -> tuple[dict, str]:
-    """200 concurrent POST /ask on loopback: errors, latency, throughput."""
+    """200 concurrent POST /ask on loopback, batching off vs on and one vs two reader workers, side
+    by side in one run: errors, latency, throughput; and one request at a time, so batching is
+    seen not to slow a lone question."""
     import asyncio
 
     import httpx
+    import numpy as np
 
     payloads = [_payload(run.items[i % len(run.items)]) for i in range(LOAD_REQUESTS)]
+    lone = [_payload(run.items[i]) for i in np.linspace(0, len(run.items) - 1, LONE_REQUESTS).astype(int)]
 
     async def fire(url: str):
         limits = httpx.Limits(max_connections=LOAD_REQUESTS, max_keepalive_connections=LOAD_REQUESTS)
@@ -530,16 +538,35 @@ def bench_load(run: Run) -> tuple[dict, str]:
             results = await asyncio.gather(*(one(p) for p in payloads))
             return results, time.perf_counter() - started
 
-    with run.server() as live:
-        results, wall_s = asyncio.run(fire(live.url))
-    errors = [e for _, e in results if e]
-    s = _stats([ms for ms, _ in results])
-    data = {"requests": LOAD_REQUESTS, "errors": len(errors), "error_kinds": sorted(set(errors)), **s,
-            "wall_s": round(wall_s, 2), "throughput_rps": round(LOAD_REQUESTS / wall_s, 2), "torch_threads": run.settings.threads}
+    engine, data, rows = run.engine, {}, []
+    for name, windows, questions, workers in LOAD_VARIANTS:
+        engine.reader.batching(windows, workers)
+        engine.embedder.batching(questions)
+        with run.server() as live:
+            with httpx.Client(base_url=live.url, timeout=60) as http:
+                one_at_a_time = _timed(lambda p: http.post("/ask", json=p).raise_for_status(), lone)
+            results, wall_s = asyncio.run(fire(live.url))
+        errors = [e for _, e in results if e]
+        s, single = _stats([ms for ms, _ in results]), _stats(one_at_a_time)
+        calls = max(1, engine.reader.batcher.calls)
+        data[name] = {"requests": LOAD_REQUESTS, "errors": len(errors), "error_kinds": sorted(set(errors)), **s,
+                      "wall_s": round(wall_s, 2), "throughput_rps": round(LOAD_REQUESTS / wall_s, 2),
+                      "questions_per_reader_call": round(engine.reader.batcher.jobs / calls, 2),
+                      "lone_p50": single["p50"], "lone_p95": single["p95"], "workers": workers}
+        rows.append([name, len(errors), s["p50"], s["p95"], s["max"], data[name]["wall_s"], data[name]["throughput_rps"],
+                     data[name]["questions_per_reader_call"], single["p50"], single["p95"]])
+    engine.reader.batching(run.settings.batch_windows, run.settings.workers)
+    engine.embedder.batching()
+    first = LOAD_VARIANTS[0][0]
+    for name in data:
+        data[name]["throughput_over_unbatched"] = round(data[name]["throughput_rps"] / data[first]["throughput_rps"], 2)
     md = (f"{LOAD_REQUESTS} requests sent at once (httpx.AsyncClient, loopback, timeout {LOAD_TIMEOUT_S} s), gold "
-          f"questions, torch {run.settings.threads} thread(s).\n\n"
-          + _table(["requests", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s"],
-                   [[LOAD_REQUESTS, len(errors), s["p50"], s["p95"], s["max"], data["wall_s"], data["throughput_rps"]]]))
+          f"questions, torch {run.settings.threads} thread(s) per reader worker; then {LONE_REQUESTS} requests one at a "
+          "time on the same server (a lone question must not get slower). Variants run one after another in this run.\n\n"
+          + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "questions per reader call",
+                    "lone p50 ms", "lone p95 ms"], rows)
+          + "\n\nThroughput against the unbatched server: "
+          + ", ".join(f"{name} {v['throughput_over_unbatched']}×" for name, v in data.items()) + ".")
     return data, md
 
 
@@ -665,9 +692,9 @@ def _headlines(results: dict, threads: int) -> list[str]:
                      f"as fast; vectors cosine ≥ {r['cosine_min']}; reader F1 fp32 {r['quality']['torch'].get('reader_f1')} vs "
                      f"int8 {r['quality']['int8'].get('reader_f1')}.")
     if "load" in results:
-        load = results["load"]
-        lines.append(f"Load: {load['requests']} concurrent /ask, {load['errors']} errors, p50 {load['p50']} ms, "
-                     f"p95 {load['p95']} ms, {load['throughput_rps']} requests/s.")
+        lines.append(f"Load, {LOAD_REQUESTS} concurrent /ask: " + "; ".join(
+            f"{name}: {v['errors']} errors, {v['throughput_rps']} requests/s ({v['throughput_over_unbatched']}×), "
+            f"p50 {v['p50']} ms, p95 {v['p95']} ms, lone p50 {v['lone_p50']} ms" for name, v in results["load"].items()) + ".")
     return [f"- {line}" for line in lines]
 
 

