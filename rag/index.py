@@ -1,14 +1,17 @@
-"""The saved index: chunk store + FAISS vectors + BM25 over jieba tokens, in a versioned folder.
+"""The saved index: chunks + dense vectors + BM25 over jieba tokens, in a versioned folder.
 
 Layout of ``index/``::
 
     CURRENT              name of the version being served (replaced atomically)
-    v-<time>-<id>/       manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/
+    v-<time>-<id>/       manifest.json, documents.json, df.json, and the store's part:
+                         faiss: chunks.jsonl, vectors.npy, faiss.index, bm25/
+                         milvus: collection.json, vocab.json (the rows live in a Milvus collection)
 
 A build writes a new version folder beside the old one and only then switches ``CURRENT``,
 so a crash mid-build leaves the previous index serving. Vectors of unchanged paragraphs are
 reused from the current version (keyed by content hash), so adding one article re-embeds
-only its paragraphs.
+only its paragraphs. Where a version's vectors live is its store (``rag/stores/``, picked by
+``RAG_STORE``); versions, manifests and the switch are the same for every store.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import bm25s
-import faiss
 import numpy as np
 from tqdm import tqdm
 
+from . import stores
 from .chunking import Chunk, Chunker, chunk_documents
 from .documents import Document, load_corpus
+from .stores import Contents, Store, StoreUnavailable
+from .stores.faiss import faiss_index as _faiss_index  # noqa: F401  (rag.bench builds FAISS as the product does)
 from .tokenizing import Tokenizer, default_tokenizer
 
 FORMAT_VERSION = 1
@@ -40,9 +45,7 @@ EMBED_BATCH = 128  # paragraphs per embedding call: progress is reported between
 
 
 class IndexUnavailable(Exception):
-    """The index is missing, corrupted or was built with another model."""
-
-
+    """The index is missing, corrupted, was built with another model, or its store cannot be reached."""
 
 
 def corpus_fingerprint(documents: list[Document]) -> str:
@@ -54,18 +57,6 @@ def corpus_fingerprint(documents: list[Document]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _faiss_index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
-    dim = vectors.shape[1]
-    if approximate:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-    else:
-        index = faiss.IndexFlatIP(dim)
-    index.add(vectors)
-    return index
-
-
 @dataclass
 class Index:
     """A loaded index version. Build with :func:`build_index`, open with :meth:`Index.load`."""
@@ -73,9 +64,7 @@ class Index:
     path: Path
     manifest: dict
     chunks: list[Chunk]
-    vectors: np.ndarray
-    faiss_index: faiss.Index
-    bm25: bm25s.BM25
+    store: Store
     documents: dict[str, dict] = field(default_factory=dict)
     document_frequency: dict[str, int] = field(default_factory=dict)
 
@@ -88,8 +77,16 @@ class Index:
     def version(self) -> str:
         return self.path.name
 
+    def close(self) -> None:
+        """Let go of the store (a Milvus Lite file is free for another process once every index on it is closed)."""
+        self.store.close()
+
     @classmethod
-    def load(cls, index_dir: Path) -> "Index":
+    def load(cls, index_dir: Path, settings=None) -> "Index":
+        """The version ``CURRENT`` names; ``settings`` (default: the environment's) say where a Milvus store is."""
+        from .config import get_settings
+
+        settings = settings or get_settings()
         index_dir = Path(index_dir)
         pointer = index_dir / CURRENT
         if not pointer.is_file():
@@ -99,18 +96,18 @@ class Index:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("format") != FORMAT_VERSION:
                 raise ValueError(f"format {manifest.get('format')} (expected {FORMAT_VERSION})")
-            with (path / "chunks.jsonl").open(encoding="utf-8") as handle:
-                chunks = [Chunk.from_dict(json.loads(line)) for line in handle]
-            vectors = np.load(path / "vectors.npy")
-            faiss_index = faiss.read_index(str(path / "faiss.index"))
-            bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
             documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
             document_frequency = json.loads((path / "df.json").read_text(encoding="utf-8"))
+            store = stores.open_store(path, manifest, settings)
+            chunks = store.chunks()
+        except StoreUnavailable as exc:
+            raise IndexUnavailable(str(exc)) from exc
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise IndexUnavailable(f"index at {path} is unreadable ({exc.__class__.__name__}: {exc}): run `rag index` to rebuild it") from exc
-        if not (len(chunks) == manifest.get("chunks") == vectors.shape[0] == faiss_index.ntotal):
+        if not (len(chunks) == manifest.get("chunks") == store.count):
+            store.close()
             raise IndexUnavailable(f"index at {path} is inconsistent (chunk and vector counts differ): run `rag index` to rebuild it")
-        return cls(path, manifest, chunks, vectors, faiss_index, bm25, documents, document_frequency)
+        return cls(path, manifest, chunks, store, documents, document_frequency)
 
     @staticmethod
     def current_version(index_dir: Path) -> str | None:
@@ -121,15 +118,21 @@ class Index:
             return None
 
 
-def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]:
-    """Vectors of the serving version, keyed by content hash, when it was built with the same model."""
+def _previous_vectors(previous: "Index | None", model_name: str) -> dict[str, np.ndarray]:
+    """Vectors of the serving version (any store), keyed by content hash, when it was built with the same model."""
+    if previous is None or previous.manifest.get("model") != model_name:
+        return {}
+    vectors = previous.store.vectors()
+    return {chunk.content_hash: vectors[i] for i, chunk in enumerate(previous.chunks)}
+
+
+def _serving(index_dir: Path, settings) -> "Index | None":
     try:
-        previous = Index.load(index_dir)
-    except IndexUnavailable:
-        return {}
-    if previous.manifest.get("model") != model_name:
-        return {}
-    return {chunk.content_hash: previous.vectors[i] for i, chunk in enumerate(previous.chunks)}
+        return Index.load(index_dir, settings)
+    except IndexUnavailable as exc:
+        if isinstance(exc.__cause__, StoreUnavailable):
+            raise exc.__cause__ from None  # the store is out of reach: say so now, not after embedding
+        return None
 
 
 def build_index(
@@ -142,14 +145,25 @@ def build_index(
     progress: bool = True,
     on_stage=None,
     on_embedded=None,
+    store: str | None = None,
+    settings=None,
 ) -> Index:
     """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index.
 
     ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress.
+    ``store`` picks where the version goes (default ``RAG_STORE``: faiss); ``embedder`` may be any
+    object with ``name``, ``dimension`` and ``passages(texts)`` (a ``batch`` attribute sets how many
+    texts go to one call: the Ray embedder takes large ones).
     """
+    from .config import get_settings
+
+    settings = settings or get_settings()
+    store = store or settings.store
+    backend = stores.backend(store)
     say = on_stage or (lambda message: None)
     started = time.perf_counter()
     index_dir = Path(index_dir)
+    backend.check(index_dir, settings)  # an unreachable store fails the build before anything is embedded
     documents, skipped = load_corpus(Path(corpus_dir))
     for message in skipped:
         say(message)
@@ -158,7 +172,8 @@ def build_index(
     say(f"{len(documents)} articles, {len(chunks)} paragraphs")
 
     # Step 1: embed only what the serving version has not embedded already.
-    cached = _previous_vectors(index_dir, embedder.name)
+    previous = _serving(index_dir, settings)  # open until the new version is: a Lite server is not restarted between
+    cached = _previous_vectors(previous, embedder.name)
     missing = [i for i, chunk in enumerate(chunks) if chunk.content_hash not in cached]
     missing.sort(key=lambda i: len(chunks[i].retrieval_text()))  # batches of like length pad less
     vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
@@ -166,21 +181,22 @@ def build_index(
         if chunk.content_hash in cached:
             vectors[i] = cached[chunk.content_hash]
     with tqdm(total=len(missing), desc="embedding", unit="paragraph", disable=not progress or not missing) as bar:
-        for start in range(0, len(missing), EMBED_BATCH):
-            batch = missing[start:start + EMBED_BATCH]
+        step = getattr(embedder, "batch", EMBED_BATCH)
+        for start in range(0, len(missing), step):
+            batch = missing[start:start + step]
             vectors[batch] = embedder.passages([chunks[i].retrieval_text() for i in batch])
             bar.update(len(batch))
             if on_embedded:
                 on_embedded(start + len(batch), len(missing))
     say(f"embedded {len(missing)} paragraphs, reused {len(chunks) - len(missing)}")
 
-    # Step 2: keyword index over jieba tokens (one-character tokens kept).
+    # Step 2: keyword index over jieba tokens (one-character tokens kept); its weights serve every store.
     tokens = [tokenizer(chunk.retrieval_text()) or [""] for chunk in chunks]
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
     bm25.index(tokens, show_progress=progress)
     document_frequency = Counter(word for words in tokens for word in set(words))
 
-    # Step 3: write everything into a fresh folder, then switch CURRENT to it.
+    # Step 3: write everything into a fresh folder (and the store), then switch CURRENT to it.
     approximate = len(chunks) > ann_threshold
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -195,21 +211,16 @@ def build_index(
             "documents": len(documents),
             "chunks": len(chunks),
             "corpus_fingerprint": corpus_fingerprint(documents),
-            "faiss": "hnsw" if approximate else "flat",
+            "store": store,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "embedded": len(missing),
             "reused": len(chunks) - len(missing),
             "skipped": skipped,
         }
-        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        manifest.update(backend.write(staging, version, Contents(chunks, vectors, bm25, approximate), settings))
         docs = {d.doc_id: {"title": d.title, "date": d.date, "source": d.source, "text": d.text} for d in documents}
         (staging / "documents.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
         (staging / "df.json").write_text(json.dumps(document_frequency, ensure_ascii=False), encoding="utf-8")
-        np.save(staging / "vectors.npy", vectors)
-        faiss.write_index(_faiss_index(vectors, approximate), str(staging / "faiss.index"))
-        bm25.save(str(staging / "bm25"), show_progress=False)
         manifest["build_seconds"] = round(time.perf_counter() - started, 2)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(staging)
@@ -217,10 +228,15 @@ def build_index(
         os.replace(staging, final)
         _switch_current(index_dir, version)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging, settings)
+        if previous is not None:
+            previous.close()
         raise
-    _prune(index_dir, keep=version)
-    return Index.load(index_dir)
+    _prune(index_dir, keep=version, settings=settings)
+    built = Index.load(index_dir, settings)
+    if previous is not None:
+        previous.close()
+    return built
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -244,15 +260,24 @@ def _switch_current(index_dir: Path, version: str) -> None:
         os.close(dir_fd)
 
 
-def _prune(index_dir: Path, keep: str) -> None:
+def _prune(index_dir: Path, keep: str, settings) -> None:
     """Keep the newest versions (a server may still be reading the previous one); drop stale staging folders."""
     versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
     for old in versions[:-KEEP_VERSIONS]:
         if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old, settings)
     for stale in index_dir.glob(".building-*"):
         try:
             if time.time() - stale.stat().st_mtime > 3600:
-                shutil.rmtree(stale, ignore_errors=True)
+                _remove(stale, settings)
         except OSError:
             pass
+
+
+def _remove(folder: Path, settings) -> None:
+    """Remove a version folder and what it holds in its store (a Milvus collection); never fails a build."""
+    try:
+        stores.drop(folder, settings)
+    except (StoreUnavailable, OSError, ValueError):
+        pass  # left for the next prune
+    shutil.rmtree(folder, ignore_errors=True)

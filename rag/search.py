@@ -1,11 +1,12 @@
-"""Hybrid retrieval: dense (FAISS) and keyword (BM25) candidates fused by their scores.
+"""Hybrid retrieval: dense and keyword (BM25) candidates fused by their scores, whatever store holds them.
 
 Dense search carries paraphrases and other languages; BM25 carries exact numbers and names.
 Fusion is a convex combination of min-max normalised scores over the union of both candidate
 lists, with each candidate's dense score computed exactly from its stored vector. Reciprocal-rank
 fusion, tried first, buried BM25's clear first place whenever the dense model missed the passage
 (its rank 51 counted as nothing); on the gold set the score fusion puts every answering passage in
-the top 10 (RRF: 0.976). Each hit says which retriever found it and at what rank.
+the top 10 (RRF: 0.976). Each hit says which retriever found it and at what rank. The store
+(``rag/stores/``) supplies the candidate lists and stored vectors; the fusion is only here.
 """
 
 from __future__ import annotations
@@ -55,24 +56,14 @@ class Searcher:
         self.embedder = embedder
         self.tokenizer = tokenizer or default_tokenizer()
         self.dense_weight = dense_weight
-        self.vocab = index.bm25.vocab_dict
+        self.store = index.store
 
     def dense(self, text: str | np.ndarray, n: int = CANDIDATES) -> list[tuple[int, float]]:
-        vector = self.embedder.queries([text]) if isinstance(text, str) else text.reshape(1, -1)
-        scores, rows = self.index.faiss_index.search(vector, min(n, self.index.faiss_index.ntotal))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        vector = self.embedder.queries([text])[0] if isinstance(text, str) else text
+        return self.store.dense(vector, n)
 
     def keyword(self, tokens: list[str], n: int = CANDIDATES) -> list[tuple[int, float]]:
-        known = [t for t in tokens if t in self.vocab]
-        if not known:
-            return []
-        scores = self.index.bm25.get_scores(known)
-        if len(scores) > n:  # partial selection: a full sort of a million scores costs more than the scoring
-            candidates = np.argpartition(-scores, n)[:n]
-            top = candidates[np.argsort(-scores[candidates])]
-        else:
-            top = np.argsort(-scores)
-        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+        return self.store.keyword(tokens, n)
 
     def __call__(self, query: Query | str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
         if mode not in self.MODES:
@@ -89,7 +80,7 @@ class Searcher:
         bm25_rank = {row: rank for rank, (row, _) in enumerate(keyword, start=1)}
         bm25_scores = dict(keyword)
         # Exact dense scores for BM25's candidates too: a passage the ANN list missed still has one.
-        dense_scores = self.index.vectors[rows] @ vector if vector is not None else np.zeros(len(rows))
+        dense_scores = self.store.vectors(rows) @ vector if vector is not None else np.zeros(len(rows))
         keyword_scores = np.array([bm25_scores.get(row, 0.0) for row in rows])
         weight = {"hybrid": self.dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
         fused = weight * _min_max(dense_scores) + (1 - weight) * _min_max(keyword_scores)

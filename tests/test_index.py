@@ -20,14 +20,15 @@ from .conftest import CORPUS, ROOT
 def test_round_trip(index_dir: Path):
     index = Index.load(index_dir)
     manifest = index.manifest
-    assert manifest["dimension"] == 384 and manifest["chunks"] == len(index.chunks) == index.faiss_index.ntotal
+    assert manifest["dimension"] == 384 and manifest["chunks"] == len(index.chunks) == index.store.count
     assert manifest["documents"] == 5 and len(manifest["corpus_fingerprint"]) == 16
     assert manifest["faiss"] == "flat" and manifest["built_at"]
-    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-4)
+    vectors = index.store.vectors()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     # The stored vector of a chunk is its own nearest neighbour.
-    scores, rows = index.faiss_index.search(index.vectors[7:8], 1)
-    assert rows[0][0] == 7 and scores[0][0] > 0.99
-    assert index.bm25.get_scores(["鹿泉区"]).max() > 0
+    (row, score), *_ = index.store.dense(vectors[7], 1)
+    assert row == 7 and score > 0.99
+    assert index.store.keyword(["鹿泉区"], 5)[0][1] > 0
     assert index.documents[index.chunks[0].doc_id]["title"] == index.chunks[0].title
 
 
