@@ -61,7 +61,7 @@ class Engine:
 
     def __init__(self, settings: Settings | None = None, embedder=None, reader=None) -> None:
         self.settings = settings or get_settings()
-        index = Index.load(self.settings.index_dir)  # fail fast, before the model loads
+        index = Index.load(self.settings.index_dir, self.settings)  # fail fast, before the model loads
         if embedder is None:
             from .embedding import Embedder
 
@@ -115,7 +115,7 @@ class Engine:
         with self._lock:
             if current == self._state.index.version:
                 return False
-            self._state = self._load(Index.load(self.settings.index_dir))
+            self._state = self._load(Index.load(self.settings.index_dir, self.settings))
         return True
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid") -> Response:

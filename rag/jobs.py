@@ -109,11 +109,12 @@ class JobQueue:
         os.replace(staging, path)
 
 
-def rebuild(kb: KnowledgeBase, embedder, update: Callable[..., None], ann_threshold: int = 200_000) -> str | None:
+def rebuild(kb: KnowledgeBase, embedder, update: Callable[..., None], ann_threshold: int = 200_000, settings=None) -> str | None:
     """Build the base's next index version from its corpus; returns it (None when the base is now empty)."""
     try:
         built = build_index(kb.corpus_dir, kb.index_dir, embedder, ann_threshold=ann_threshold, progress=False,
-                            on_embedded=lambda done, total: update(stage="embedding", done=done, total=total))
+                            on_embedded=lambda done, total: update(stage="embedding", done=done, total=total),
+                            settings=settings)
     except CorpusError:  # the last document was deleted: the base has no index any more
         (kb.index_dir / CURRENT).unlink(missing_ok=True)
         return None

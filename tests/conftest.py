@@ -38,6 +38,46 @@ def index_dir(tmp_path_factory, embedder) -> Path:
     return folder
 
 
+def milvus_copy(faiss_dir: Path, folder: Path, embedder) -> Path:
+    """A Milvus-backed index of the seed corpus in ``folder`` (its own Lite file): built over a copy of a
+    FAISS index, so every vector is reused (nothing re-embedded) and the build is the real one."""
+    from rag.index import build_index
+
+    shutil.copytree(faiss_dir, folder)
+    build_index(CORPUS, folder, embedder, progress=False, store="milvus").close()
+    return folder
+
+
+def release_lite(folder: Path) -> None:
+    """Stop this process's Milvus Lite server on ``folder``'s file (a test's private index is done with)."""
+    from rag.stores.milvus import LITE_FILE, release
+
+    release(str(Path(folder).resolve() / LITE_FILE))
+
+
+@pytest.fixture(scope="session")
+def milvus_index_dir(tmp_path_factory, index_dir, embedder) -> Path:
+    pytest.importorskip("pymilvus", reason="the Milvus store needs the milvus extra: pip install -e '.[milvus]'")
+    folder = milvus_copy(index_dir, tmp_path_factory.mktemp("milvus") / "index", embedder)
+    yield folder
+    release_lite(folder)
+
+
+@pytest.fixture(scope="session")
+def milvus_engine(settings, milvus_index_dir, embedder, reader):
+    from rag.engine import Engine
+
+    return Engine(settings.model_copy(update={"index_dir": milvus_index_dir}), embedder, reader)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(settings, milvus_engine):
+    from web.app import create_app
+
+    with LiveServer(create_app(milvus_engine.settings, milvus_engine)) as live:
+        yield live
+
+
 @pytest.fixture(scope="session")
 def settings(index_dir, tmp_path_factory) -> Settings:
     return Settings(index_dir=index_dir, corpus_dir=CORPUS, threads=1, kb_dir=tmp_path_factory.mktemp("kbs"))

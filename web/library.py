@@ -58,7 +58,7 @@ class Library:
 
     def _run(self, job: Job, update) -> str | None:
         kb = self.base(job.kb)
-        version = rebuild(kb, self.default.embedder, update, ann_threshold=self.settings.ann_threshold)
+        version = rebuild(kb, self.default.embedder, update, ann_threshold=self.settings.ann_threshold, settings=self.settings)
         try:
             self.reload(kb.name)
         except IndexUnavailable:
