@@ -190,14 +190,19 @@ def index(
     corpus_dir: Annotated[Optional[Path], typer.Argument(help="folder of articles (.md, .txt, .html)")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index-dir", help="where the index goes")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="embed as a Ray Data job (a local Ray unless --ray-address or RAG_RAY_ADDRESS)")] = False,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="a Ray cluster to embed on (ray://host:10001, auto)")] = None,
 ) -> None:
     """Build (or update) the index from the corpus; unchanged paragraphs are not re-embedded.
+    RAG_STORE picks where it goes (faiss, the default, or milvus).
 
     Example: rag index corpus/ --index-dir index/
+    Example: RAG_STORE=milvus rag index --ray --ray-address ray://head:10001
     """
     from .documents import CorpusError
     from .embedding import Embedder
     from .index import build_index
+    from .stores import StoreUnavailable
 
     settings = get_settings()
     corpus_dir = corpus_dir or settings.corpus_dir
@@ -205,10 +210,18 @@ def index(
     if not corpus_dir.is_dir():
         fail(f"corpus folder not found: {corpus_dir}")
     try:
-        built = build_index(corpus_dir, index_dir, Embedder(settings, progress=not quiet),
-                            ann_threshold=settings.ann_threshold, progress=not quiet,
-                            on_stage=lambda m: typer.echo(m, err=True))
-    except CorpusError as exc:
+        if ray or ray_address:
+            from .ray_embedding import RayEmbedder, RayUnavailable
+
+            try:
+                embedder = RayEmbedder(settings, address=ray_address, progress=not quiet)
+            except RayUnavailable as exc:
+                fail(str(exc))
+        else:
+            embedder = Embedder(settings, progress=not quiet)
+        built = build_index(corpus_dir, index_dir, embedder, ann_threshold=settings.ann_threshold, progress=not quiet,
+                            on_stage=lambda m: typer.echo(m, err=True), settings=settings)
+    except (CorpusError, StoreUnavailable) as exc:
         fail(str(exc))
     m = built.manifest
     typer.echo(f"index {built.version}: {m['documents']} articles, {m['chunks']} paragraphs, "

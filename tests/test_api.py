@@ -1,4 +1,7 @@
-"""The HTTP API and pages through a real server: the /ask contract, health, docs, bad input, the API key."""
+"""The HTTP API and pages through a real server: the /ask contract, health, docs, bad input, the API key.
+
+The answers, health and article pages are checked on both stores (FAISS, Milvus Lite): the API must
+not show which one serves."""
 
 from __future__ import annotations
 
@@ -20,13 +23,23 @@ CITATION_TYPES = {
 }
 
 
+@pytest.fixture(params=["faiss", "milvus"])
+def served(request):
+    """(client, engine) of a server over each store."""
+    server, engine = ("server", "engine") if request.param == "faiss" else ("milvus_server", "milvus_engine")
+    live, engine = request.getfixturevalue(server), request.getfixturevalue(engine)
+    with httpx.Client(base_url=live.url, timeout=30) as http:
+        yield http, engine
+
+
 def ask(client: httpx.Client, question: str, **extra) -> dict:
     response = client.post("/ask", json={"question": question, **extra})
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_ask_contract_on_the_seed_question(client):
+def test_ask_contract_on_the_seed_question(served):
+    client, _ = served
     body = ask(client, SEED)
     assert body["question"] == SEED
     assert body["status"] in {"answered", "conflict"}
@@ -57,7 +70,8 @@ def test_ask_contract_on_the_seed_question(client):
     assert newest and older, [(c["date"], c["text"][:40]) for c in citations]
 
 
-def test_ask_conflict_lists_values_newest_first(client):
+def test_ask_conflict_lists_values_newest_first(served):
+    client, _ = served
     body = ask(client, SEED)
     assert body["status"] == "conflict"
     values = [(item["value"], item["date"]) for item in body["conflict"]]
@@ -65,33 +79,38 @@ def test_ask_conflict_lists_values_newest_first(client):
     assert [d for _, d in values] == sorted((d for _, d in values), reverse=True)
 
 
-def test_ask_not_found_has_no_answer_and_no_highlight(client):
+def test_ask_not_found_has_no_answer_and_no_highlight(served):
+    client, _ = served
     body = ask(client, "石家庄2030年GDP目标是多少")
     assert body["status"] == "not_found"
     assert body["answer"] is None and body["value"] is None and body["conflict"] == []
     assert all(c["highlight"] is None for c in body["citations"])
 
 
-def test_ask_follow_up_uses_history(client):
+def test_ask_follow_up_uses_history(served):
+    client, _ = served
     first = "2023年新一代电子信息产业营业收入是多少"
     body = ask(client, "那生物医药呢？", history=[{"question": first, "answer": ask(client, first)["answer"]}])
     assert body["rewritten"] and "生物医药" in body["rewritten"]
     assert "1078.6亿元" in body["answer"]  # the reader gives the 分别 sentence's list; its passage holds the figure
 
 
-def test_top_k_sets_how_many_passages_are_cited(client):
+def test_top_k_sets_how_many_passages_are_cited(served):
+    client, _ = served
     assert len(ask(client, "小学生免费公交专线征求意见的传真号码是多少", top_k=1)["citations"]) == 1
     assert len(ask(client, SEED, top_k=8)["citations"]) == 8
 
 
-def test_every_conflicting_value_has_its_citation(client):
+def test_every_conflicting_value_has_its_citation(served):
+    client, _ = served
     """The page links each conflicting value to its passage, even when top_k is smaller than the conflict."""
     body = ask(client, SEED, top_k=1)
     cited = {(c["doc_id"], c["paragraph"]) for c in body["citations"]}
     assert body["conflict"] and all((v["doc_id"], v["paragraph"]) in cited for v in body["conflict"])
 
 
-def test_health(client, engine):
+def test_health(served):
+    client, engine = served
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -123,7 +142,8 @@ def test_pages_send_security_headers_and_no_inline_code(client):
         assert client.get(asset).status_code == 200
 
 
-def test_article_page_marks_the_cited_paragraph_and_span(client, engine):
+def test_article_page_marks_the_cited_paragraph_and_span(served):
+    client, engine = served
     chunk = next(c for c in engine.index.chunks if c.doc_id == LUQUAN and "突破1100亿元" in c.text)
     start = chunk.text.index("突破1100亿元")
     response = client.get(f"/articles/{LUQUAN}", params={"p": chunk.paragraph, "hl": f"{start}-{start + 8}"})

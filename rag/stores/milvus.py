@@ -19,6 +19,7 @@ Lite is for correctness and small bases, not speed.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -37,7 +38,7 @@ FETCH_BATCH = 1000
 CONNECT_TIMEOUT_S = 10
 
 _lock = threading.Lock()
-_clients: dict[str, list] = {}  # uri → [client, users]: one connection (and one Lite server) per URI per process
+_clients: dict[str, list] = {}  # uri → [client, users, guard]: one connection (and one Lite server) per URI per process
 
 
 def uri_of(index_dir: Path, settings) -> str:
@@ -54,13 +55,39 @@ def connect(uri: str, token: str | None = None):
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
     with _lock:
         if uri not in _clients:
+            guard = _guard(uri) if uri.endswith(".db") else None
             try:
                 client = MilvusClient(uri=uri, token=token or "", timeout=CONNECT_TIMEOUT_S)
             except MilvusException as exc:
+                if guard is not None:
+                    guard.close()
                 raise StoreUnavailable(_explain(uri, exc)) from None
-            _clients[uri] = [client, 0]
+            _clients[uri] = [client, 0, guard]
         _clients[uri][1] += 1
         return _clients[uri][0]
+
+
+def _guard(uri: str):
+    """Our own lock beside a Lite file, taken before Lite is asked to start.
+
+    milvus-lite 2.5 refuses a second process, but the refused process then deletes the holder's
+    lock file on its way out, so a third process would open the same file; this lock is never deleted.
+    """
+    path = Path(uri)
+    if not path.parent.is_dir():
+        raise StoreUnavailable(f"cannot open Milvus Lite at {uri}: its folder does not exist")
+    handle = (path.parent / f".{path.name}.rag-lock").open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreUnavailable(_held(uri)) from None
+    return handle
+
+
+def _held(uri: str) -> str:
+    return (f"the Milvus Lite file {uri} is open in another process: a Lite index belongs to one process "
+            "(stop the other one, e.g. `rag serve`, or set RAG_MILVUS_URI to a Milvus server)")
 
 
 def disconnect(uri: str) -> None:
@@ -78,6 +105,7 @@ def disconnect(uri: str) -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
+        entry[2].close()  # after Lite has stopped: the next process may open the file
 
 
 def release(uri: str) -> None:
@@ -91,10 +119,7 @@ def release(uri: str) -> None:
 def _explain(uri: str, exc) -> str:
     message = getattr(exc, "message", str(exc))
     if uri.endswith(".db") and "Open local milvus failed" in message:
-        if not Path(uri).parent.is_dir():
-            return f"cannot open Milvus Lite at {uri}: its folder does not exist"
-        return (f"the Milvus Lite file {uri} is open in another process: a Lite index belongs to one process "
-                "(stop the other one, e.g. `rag serve`, or set RAG_MILVUS_URI to a Milvus server)")
+        return _held(uri)  # a process outside this product holds it
     return f"cannot reach Milvus at {uri} ({message}): check RAG_MILVUS_URI (and RAG_MILVUS_TOKEN)"
 
 
