@@ -102,11 +102,22 @@ def _balanced(sentence: str) -> str:
     return sentence.strip('"')
 
 
+def _question_words() -> list[tuple[re.Pattern, str]]:
+    text = resources.files("rag").joinpath("data/question_words_en.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [(re.compile(pattern), word.strip()) for pattern, word in rows]
+
+
+QUESTION_WORDS = _question_words()
+
+
 def reader_question(question: Question) -> str:
-    """What the reader is asked: the question in simplified script (follow-ups resolved); an English
-    question also carries its Chinese keywords, since the reader learned from Chinese questions."""
+    """What the reader is asked: the question in simplified script (follow-ups resolved). An English
+    question also carries its Chinese keywords and the Chinese word for what it asks (谁, 多少 …),
+    since the reader learned from Chinese questions (English gold + held-out answers 4/26 → 7/26)."""
     if question.english:
-        return question.raw + " " + " ".join(dict.fromkeys(k.word for k in question.groups))
+        asked = next((word for pattern, word in QUESTION_WORDS if pattern.search(question.raw.lower())), "什么")
+        return f"{question.raw} {' '.join(dict.fromkeys(k.word for k in question.groups))}{asked}？"
     return zhconv.convert(question.text, "zh-cn")
 
 

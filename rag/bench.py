@@ -179,6 +179,8 @@ def bench_query(run: Run) -> tuple[dict, str]:
     data, rows = {}, []
     for threads in (1, 2):
         torch.set_num_threads(threads)
+        engine.reader.batching(run.settings.batch_windows, run.settings.workers)  # fresh model threads take the new count
+        embedder.batching()
         with run.server() as live, httpx.Client(base_url=live.url, timeout=60) as http:
             steps = {"Embedder.queries (1 question)": lambda it: embedder.queries([it["question"]]),
                      f"Reader.read ({depth} passages)": lambda it: engine.reader.read(it["question"], passages[it["question"]]),
@@ -192,6 +194,8 @@ def bench_query(run: Run) -> tuple[dict, str]:
         rows += [[threads, name, s["p50"], s["p95"], _ratio(s["p50"], embed["p50"]), _ratio(s["p95"], embed["p95"])]
                  for name, s in series.items()]
     torch.set_num_threads(run.settings.threads)
+    engine.reader.batching(run.settings.batch_windows, run.settings.workers)
+    embedder.batching()
     md = (f"{QUERIES} gold questions spread over all kinds (follow-ups with their history), after {WARMUP} warm-up "
           "queries; one request at a time, the three steps taken in turn for each question. Ratios are against the "
           "bare embedding at the same thread count.\n\n"
