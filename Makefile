@@ -41,6 +41,7 @@ browser:
 
 ## test: install, then the whole suite and the gold-set thresholds
 test: setup browser
+	$(PIP) -e '.[test,milvus,ray]'  # the Milvus store and Ray build tests (make run needs neither)
 	$(BIN)/rag model build
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/rag index --quiet
