@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from importlib import resources
 
 from jieba import posseg
@@ -75,13 +76,21 @@ class Question:
         return list(dict.fromkeys(word for group in self.groups for word in group.words if len(word) > 1 or group.word == word))
 
 
+@lru_cache(maxsize=None)
+def _tagger(tokenizer: Tokenizer) -> posseg.POSTokenizer:
+    """One part-of-speech tagger per tokenizer: jieba hands the user dictionary's tags to the first
+    tagger made over a tokenizer and clears them, so a second one (a second engine in the process:
+    another knowledge base, another store) tagged the corpus's names as unknown ('x')."""
+    return posseg.POSTokenizer(tokenizer._jieba)
+
+
 class QuestionReader:
     """Callable: (question, history) → :class:`Question`."""
 
     def __init__(self, tokenizer: Tokenizer, expander: EnglishExpander | None = None) -> None:
         self.tokenizer = tokenizer
         self.expander = expander
-        self._pos = posseg.POSTokenizer(tokenizer._jieba)
+        self._pos = _tagger(tokenizer)
 
     def _tagged(self, text: str) -> list[tuple[str, str]]:
         return [(p.word, p.flag) for p in self._pos.lcut(text) if p.word.strip()]
