@@ -76,3 +76,15 @@ def test_a_restart_reopens_the_lite_file(lite, settings, embedder, reader):
     assert [c.text for c in second.citations] == [c.text for c in first.citations]
     values = {item["value"]: item["date"] for item in second.conflict}
     assert values.get("1100亿元") == "2024-09-02" and values.get("1000亿元") == "2023-12-22", values
+
+
+def test_answers_do_not_depend_on_the_store(engine, milvus_engine):
+    """Same question, same answer, citations and highlights from the FAISS and the Milvus engine."""
+    import json
+
+    items = [json.loads(line) for line in (Path(__file__).parent.parent / "eval" / "questions.jsonl").open(encoding="utf-8")]
+    for item in items[::19]:  # ten questions across the kinds
+        history = [turn["question"] for turn in item.get("history", [])]
+        a, b = (e.ask(item["question"], history=history) for e in (engine, milvus_engine))
+        assert (a.status, a.answer, a.value, a.conflict) == (b.status, b.answer, b.value, b.conflict), item["id"]
+        assert [(c.doc_id, c.paragraph, c.highlight) for c in a.citations] == [(c.doc_id, c.paragraph, c.highlight) for c in b.citations]

@@ -57,7 +57,9 @@ def connect(uri: str, token: str | None = None):
         if uri not in _clients:
             guard = _guard(uri) if uri.endswith(".db") else None
             try:
-                client = MilvusClient(uri=uri, token=token or "", timeout=CONNECT_TIMEOUT_S)
+                # Lite answers pymilvus's idle keep-alive pings (every 10 s) with GOAWAY "too_many_pings", logged each time.
+                quiet = {"grpc_options": {"grpc.keepalive_permit_without_calls": False}} if guard is not None else {}
+                client = MilvusClient(uri=uri, token=token or "", timeout=CONNECT_TIMEOUT_S, **quiet)
             except MilvusException as exc:
                 if guard is not None:
                     guard.close()
