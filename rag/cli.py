@@ -439,6 +439,30 @@ def evaluate(
         fail("thresholds missed: " + "; ".join(missed))
 
 
+@app.command("bench-stores")
+def bench_stores(
+    store: Annotated[Optional[list[str]], typer.Option("--store", help="faiss, milvus (repeat; default both)")] = None,
+    size: Annotated[Optional[list[int]], typer.Option("--size", min=100, help="rows (repeat; default 10000)")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the report")] = Path("eval/reports"),
+) -> None:
+    """Build time and query latency of the index stores on the same synthetic rows (Milvus here is Lite).
+
+    Example: rag bench-stores --size 10000 --size 100000
+    """
+    from .stores import STORES, StoreUnavailable
+
+    names = store or list(STORES)
+    if unknown := [s for s in names if s not in STORES]:
+        fail(f"unknown store {', '.join(unknown)}; choose from {', '.join(STORES)}", code=2)
+    from .store_bench import measure, report
+
+    try:
+        path = report(measure(names, size or [10_000]), out)
+    except StoreUnavailable as exc:
+        fail(str(exc))
+    typer.echo(path.read_text(encoding="utf-8"))
+
+
 from .bench import bench_app  # noqa: E402  (light: heavy imports happen inside the command)
 
 app.add_typer(bench_app, name="bench", help="Benchmarks: query path, indexing, retrieval variants, a peer pipeline, scale.")
