@@ -81,7 +81,7 @@ def test_add_and_delete_cycle(tmp_path, private, embedder):
     assert removed.manifest["embedded"] == 0 and removed.manifest["documents"] == 5
     assert all(h.chunk.doc_id != "2025-01_new" for h in Searcher(removed, embedder)(question, k=10))
     versions = sorted(p.name for p in folder.glob("v-*"))
-    assert len(versions) == KEEP_VERSIONS and versions[-1] == removed.version
+    assert len(versions) == KEEP_VERSIONS and removed.version in versions  # (two builds in one second sort by their random part)
     if store == "milvus":
         from rag.stores.milvus import collection_name
 
