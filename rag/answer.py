@@ -176,21 +176,29 @@ class Answerer:
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
         read = hits[:self.read_depth]
         spans = self.reader.read(reader_question(question), [hit.chunk.text for hit in read]) if read else []
-        best: dict[int, Span] = {}
+        proposed: dict[int, list[Span]] = {}
         for span in spans:  # best first
-            best.setdefault(span.passage, span)
+            proposed.setdefault(span.passage, []).append(span)
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
-            span = best.get(number)
-            if span is not None:
-                span = snap(hit.chunk.text, span)
-                reading.span = span
-                reading.margin = span.score - span.no_answer
-                reading.score = reading.margin + self.weights.retrieval * hit.score
-                reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
+            # The passage's best span, or, when its sentence is dated to other years than those asked,
+            # the reader's next best whose sentence is not (2023's figure, not this year's, from one paragraph).
+            for span in proposed.get(number, []):
+                self._take(reading, snap(hit.chunk.text, span), question)
+                if not reading.dated_elsewhere:
+                    break
+            else:
+                if proposed.get(number):
+                    self._take(reading, snap(hit.chunk.text, proposed[number][0]), question)
             readings.append(reading)
         return readings
+
+    def _take(self, reading: Reading, span: Span, question: Question) -> None:
+        reading.span = span
+        reading.margin = span.score - span.no_answer
+        reading.score = reading.margin + self.weights.retrieval * reading.hit.score
+        reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
 
     @staticmethod
     def _of_years(reading: Reading, years: list[int]) -> bool:
