@@ -564,13 +564,14 @@ def bench_load(run: Run) -> tuple[dict, str]:
     first = LOAD_VARIANTS[0][0]
     for name in data:
         data[name]["throughput_over_unbatched"] = round(data[name]["throughput_rps"] / data[first]["throughput_rps"], 2)
+    data = {"variants": data}
     md = (f"{LOAD_REQUESTS} requests sent at once (httpx.AsyncClient, loopback, timeout {LOAD_TIMEOUT_S} s), gold "
           f"questions, torch {run.settings.threads} thread(s) per reader worker; then {LONE_REQUESTS} requests one at a "
           "time on the same server (a lone question must not get slower). Variants run one after another in this run.\n\n"
           + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "questions per reader call",
                     "lone p50 ms", "lone p95 ms"], rows)
           + "\n\nThroughput against the unbatched server: "
-          + ", ".join(f"{name} {v['throughput_over_unbatched']}×" for name, v in data.items()) + ".")
+          + ", ".join(f"{name} {v['throughput_over_unbatched']}×" for name, v in data["variants"].items()) + ".")
     return data, md
 
 
@@ -698,7 +699,7 @@ def _headlines(results: dict, threads: int) -> list[str]:
     if "load" in results:
         lines.append(f"Load, {LOAD_REQUESTS} concurrent /ask: " + "; ".join(
             f"{name}: {v['errors']} errors, {v['throughput_rps']} requests/s ({v['throughput_over_unbatched']}×), "
-            f"p50 {v['p50']} ms, p95 {v['p95']} ms, lone p50 {v['lone_p50']} ms" for name, v in results["load"].items()) + ".")
+            f"p50 {v['p50']} ms, p95 {v['p95']} ms, lone p50 {v['lone_p50']} ms" for name, v in results["load"]["variants"].items()) + ".")
     return [f"- {line}" for line in lines]
 
 
