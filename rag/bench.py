@@ -578,8 +578,9 @@ def bench_load(run: Run) -> tuple[dict, str]:
 # --- 7. runtimes -----------------------------------------------------------------------------
 
 def bench_runtime(run: Run) -> tuple[dict, str]:
-    """fp32 torch vs int8 (dynamic quantization) side by side: each step's latency, encoding rate, and
-    what int8 changes (passage-vector cosine to fp32, gold hit@k and answers, reader EM/F1)."""
+    """Every runtime (fp32 torch, torch int8, ONNX Runtime fp32 and int8) side by side: each step's latency,
+    encoding rate, and what each changes against fp32 torch (passage-vector cosine, gold hit@k and
+    answers, reader EM/F1)."""
     import numpy as np
 
     from .embedding import Embedder
@@ -596,7 +597,7 @@ def bench_runtime(run: Run) -> tuple[dict, str]:
         settings = run.served.model_copy(update={"runtime": runtime})
         embedder = run.embedder if runtime == run.settings.runtime else Embedder(settings, progress=False)
         reader = Reader(ensure_reader(settings.home), threads=settings.threads,
-                        windows_per_passage=settings.reader_windows, runtime=runtime)
+                        windows_per_passage=settings.reader_windows, runtime=runtime, home=settings.home)
         engines[runtime] = Engine(settings, embedder, reader)
     first = engines[RUNTIMES[0]]
     depth = first.settings.read_depth
@@ -616,7 +617,7 @@ def bench_runtime(run: Run) -> tuple[dict, str]:
         started = time.perf_counter()
         vectors[runtime] = engine.embedder.passages(texts)
         rates[runtime] = round(len(texts) / (time.perf_counter() - started), 1)
-    cosine = np.sum(vectors["torch"] * vectors["int8"], axis=1)
+    cosine = {rt: np.sum(vectors["torch"] * v, axis=1) for rt, v in vectors.items() if rt != "torch"}
     examples = load_examples(READER_SET)[:READER_QUESTIONS] if READER_SET.is_file() else []
     quality = {}
     for runtime, engine in engines.items():
@@ -626,18 +627,21 @@ def bench_runtime(run: Run) -> tuple[dict, str]:
             reading = reading_comprehension(engine.reader, examples)
             quality[runtime].update(reader_em=reading["em"], reader_f1=reading["f1"])
     base = series["torch: Embedder.queries (1 question)"]
-    data = {"steps": series, "encode_per_s": rates, "cosine_min": round(float(cosine.min()), 4),
-            "cosine_mean": round(float(cosine.mean()), 4), "quality": quality, "threads": run.settings.threads,
-            "int8_over_torch_ask_p50": round(series["int8: Engine.ask"]["p50"] / series["torch: Engine.ask"]["p50"], 2),
-            "int8_over_torch_encode": round(rates["int8"] / rates["torch"], 2)}
+    data = {"steps": series, "encode_per_s": rates, "quality": quality, "threads": run.settings.threads,
+            "cosine_min": {rt: round(float(c.min()), 4) for rt, c in cosine.items()},
+            "cosine_mean": {rt: round(float(c.mean()), 4) for rt, c in cosine.items()},
+            "over_torch": {rt: {step: round(series[f"{rt}: {step}"]["p50"] / series[f"torch: {step}"]["p50"], 2)
+                                for step in ("Embedder.queries (1 question)", f"Reader.read ({depth} passages)", "Engine.ask")}
+                           | {"encode_speedup": round(rates[rt] / rates["torch"], 2)} for rt in cosine}}
     keys = ("hit@1", "hit@5", "answer_accuracy", "em", "f1", "reader_em", "reader_f1")
-    md = (f"Both runtimes loaded side by side, torch {run.settings.threads} thread(s); {QUERIES} gold questions after "
-          f"{WARMUP} warm-ups, every step of both runtimes taken in turn for each question. Ratios against the fp32 "
+    md = (f"All runtimes loaded side by side, {run.settings.threads} thread(s) each; {QUERIES} gold questions after "
+          f"{WARMUP} warm-ups, every step of every runtime taken in turn for each question. Ratios against the fp32 "
           "bare query embedding.\n\n"
           + _table(["step", "p50 ms", "p95 ms", "p50 ratio"], [[n, v["p50"], v["p95"], _ratio(v["p50"], base["p50"])] for n, v in series.items()])
           + f"\n\nPassage encoding of all {len(texts)} indexed paragraphs: "
           + ", ".join(f"{rt} {rate}/s" for rt, rate in rates.items())
-          + f". int8 vectors against fp32: cosine min {data['cosine_min']}, mean {data['cosine_mean']}.\n\n"
+          + ". Vectors against fp32 torch's: " + ", ".join(f"{rt} cosine min {data['cosine_min'][rt]}, mean "
+                                                             f"{data['cosine_mean'][rt]}" for rt in cosine) + ".\n\n"
           + f"Quality (gold set, {len(run.items)} items, open corpus; reader alone on the first {len(examples)} CMRC 2018 trial questions):\n\n"
           + _table(["runtime", *keys], [[rt, *(q.get(k, "") for k in keys)] for rt, q in quality.items()]))
     return data, md
@@ -693,9 +697,10 @@ def _headlines(results: dict, threads: int) -> list[str]:
                      f"recall@10 {h['recall@10']}); BM25 p50 {b['p50']} ms.")
     if "runtime" in results:
         r = results["runtime"]
-        lines.append(f"Runtime: int8 Engine.ask p50 {r['int8_over_torch_ask_p50']}× fp32's, encoding {r['int8_over_torch_encode']}× "
-                     f"as fast; vectors cosine ≥ {r['cosine_min']}; reader F1 fp32 {r['quality']['torch'].get('reader_f1')} vs "
-                     f"int8 {r['quality']['int8'].get('reader_f1')}.")
+        lines.append("Runtime, against fp32 torch: " + "; ".join(
+            f"{rt} Engine.ask p50 {v['Engine.ask']}×, encoding {v['encode_speedup']}× as fast, vectors cosine ≥ "
+            f"{r['cosine_min'][rt]}, reader F1 {r['quality'][rt].get('reader_f1')}" for rt, v in r["over_torch"].items())
+            + f" (torch reader F1 {r['quality']['torch'].get('reader_f1')}).")
     if "load" in results:
         lines.append(f"Load, {LOAD_REQUESTS} concurrent /ask: " + "; ".join(
             f"{name}: {v['errors']} errors, {v['throughput_rps']} requests/s ({v['throughput_over_unbatched']}×), "
@@ -793,7 +798,7 @@ def bench(
     base = out / f"bench-{stamp}"
     titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
               "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load",
-              "runtime": "7. Runtimes: fp32 torch vs int8"}
+              "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8"}
     command = f"rag bench --scale {scale} --only {','.join(chosen)}" + (f" --gold {gold}" if gold != Path("eval/questions.jsonl") else "")
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
              "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),

@@ -35,10 +35,16 @@ class Embedder:
             from .model import ensure_model
 
             path, self.name = ensure_model(settings.home, progress=progress), DEFAULT_MODEL_NAME
-        from .runtime import feed_forward, prepare
+        from .runtime import ONNX_RUNTIMES, check_runtime, feed_forward, prepare
 
-        self.runtime = settings.runtime
-        self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), settings.runtime, feed_forward)
+        self.runtime = check_runtime(settings.runtime)
+        if self.runtime in ONNX_RUNTIMES:
+            from .runtime import onnx
+
+            session = onnx.load("embedder", path, self.runtime, settings.home, settings.threads)
+            self.model = onnx.OnnxEncoder(path, session)
+        else:
+            self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), self.runtime, feed_forward)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
         self._lock = threading.Lock()  # its tokenizer's settings are shared state: one encode at a time

@@ -73,7 +73,8 @@ class Engine:
 
             reader = Reader(ensure_reader(self.settings.home), threads=self.settings.threads,
                             windows_per_passage=self.settings.reader_windows, runtime=self.settings.runtime,
-                            max_windows=self.settings.batch_windows, workers=self.settings.workers)
+                            max_windows=self.settings.batch_windows, workers=self.settings.workers,
+                            home=self.settings.home)
         self.reader = reader
         self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()

@@ -148,5 +148,5 @@ def test_the_int8_runtime_reads_and_embeds_like_fp32(reader, embedder):
     texts = [passage, "石家庄国际生物医药园占地约3000亩。", "小学生免费公交专线征求意见的传真号码是0311-12345678。"]
     cosine = np.sum(quantized.passages(texts) * embedder.passages(texts), axis=1)
     assert cosine.min() >= 0.99, cosine
-    with pytest.raises(ValueError, match="choose from torch, int8"):
-        prepare(torch.nn.Linear(2, 2), "onnx")
+    with pytest.raises(ValueError, match="choose from torch, int8, onnx, onnx-int8"):
+        prepare(torch.nn.Linear(2, 2), "tensorrt")

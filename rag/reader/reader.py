@@ -12,13 +12,22 @@ from pathlib import Path
 import numpy as np
 
 from ..batching import Batcher
-from ..runtime import from_layer, prepare
+from ..runtime import ONNX_RUNTIMES, check_runtime, from_layer, prepare
 from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
 
 BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
 _SUB_BATCH = 16  # windows run through the model together, sorted by length
 
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
+
+
+def pad_windows(windows: list[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask of ``windows``, padded to the longest (int64, as both runtimes take)."""
+    ids = np.full((len(windows), max(len(w.input_ids) for w in windows)), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, window in enumerate(windows):
+        ids[row, :len(window.input_ids)], mask[row, :len(window.input_ids)] = window.input_ids, 1
+    return ids, mask
 
 
 def question_chars(question: str) -> set[str]:
@@ -40,7 +49,8 @@ class Reader:
 
     def __init__(self, path: Path, threads: int = 1, max_length: int = MAX_LENGTH, stride: int = STRIDE,
                  windows_per_passage: int = 2, runtime: str = "torch", max_windows: int = BATCH_WINDOWS,
-                 workers: int = 1) -> None:
+                 workers: int = 1, home: Path | None = None) -> None:
+        """``runtime``: see :mod:`rag.runtime`; the ONNX ones export under ``home`` (default: the settings')."""
         import torch
         from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
         from transformers.utils import logging as transformers_logging
@@ -50,10 +60,19 @@ class Reader:
         torch.set_num_threads(threads)
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.runtime = runtime
-        model = XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval()
-        # int8 only in the top half: the layers trained for reading (training freezes the bottom half).
-        self.model = prepare(model, runtime, from_layer(model.config.num_hidden_layers // 2))
+        self.runtime = check_runtime(runtime)
+        if runtime in ONNX_RUNTIMES:
+            from ..config import get_settings
+            from ..runtime import onnx
+
+            self.model = onnx.load("reader", self.path, runtime, home or get_settings().home, threads)
+            # ORT runs concurrent calls on the callers' threads: no lock, as with torch.
+            self._run = lambda ids, mask: tuple(self.model.run(None, {"input_ids": ids, "attention_mask": mask}))
+        else:
+            model = XLMRobertaForQuestionAnswering.from_pretrained(str(path)).eval()
+            # int8 only in the top half: the layers trained for reading (training freezes the bottom half).
+            self.model = prepare(model, runtime, from_layer(model.config.num_hidden_layers // 2))
+            self._run = self._torch_run
         self.max_length, self.stride, self.windows_per_passage = max_length, stride, windows_per_passage
         self._tokenizing = threading.Lock()  # a fast tokenizer's truncation settings are shared state
         self.batching(max_windows, workers)
@@ -91,24 +110,21 @@ class Reader:
             starts[i, :len(start)], ends[i, :len(end)] = start, end
         return starts, ends
 
+    def _torch_run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
     def _batch_logits(self, windows: list[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """One (start, end) logits pair per window, trimmed to its length; windows of like length
         run together so a long one does not pad the rest."""
-        import torch
-
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         results: list = [None] * len(windows)
         for first in range(0, len(order), _SUB_BATCH):
             chunk = order[first:first + _SUB_BATCH]
-            width = max(len(windows[i].input_ids) for i in chunk)
-            ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, i in enumerate(chunk):
-                ids[row, :len(windows[i].input_ids)] = torch.tensor(windows[i].input_ids)
-                mask[row, :len(windows[i].input_ids)] = 1
-            with torch.inference_mode():
-                out = self.model(input_ids=ids, attention_mask=mask)
-            starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+            starts, ends = self._run(*pad_windows([windows[i] for i in chunk], self.tokenizer.pad_token_id))
             for row, i in enumerate(chunk):
                 length = len(windows[i].input_ids)
                 results[i] = (starts[row, :length].copy(), ends[row, :length].copy())

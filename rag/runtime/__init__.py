@@ -1,4 +1,5 @@
-"""How the two encoders (embedder and reader) run: fp32 torch, or int8 by torch's dynamic quantization.
+"""How the two encoders (embedder and reader) run: torch (fp32, or ``int8`` by torch's dynamic
+quantization) or ONNX Runtime (``onnx`` fp32, ``onnx-int8``; see :mod:`rag.runtime.onnx`).
 
 Dynamic quantization keeps chosen Linear layers' weights in int8, one scale per output channel,
 and quantizes activations on the fly (fbgemm kernels; AVX2 is enough): no export step and nothing
@@ -8,7 +9,8 @@ written to disk, about a second at load. Which layers may be int8 was measured p
 - reader: the top layers trained for reading and the span head (int8 in the bottom layers
   moves the no-answer score past the answer's on a plain passage: their error is amplified).
 
-Whether int8 may be the default is decided by ``rag bench --only runtime`` (speed side by side,
+This module holds the torch side; the ONNX runtimes export the same models on first use.
+Whether a runtime may be the default is decided by ``rag bench --only runtime`` (speed side by side,
 and agreement with fp32 on vectors, retrieval, answers and reader EM/F1).
 """
 
@@ -17,7 +19,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-RUNTIMES = ("torch", "int8")
+RUNTIMES = ("torch", "int8", "onnx", "onnx-int8")
+ONNX_RUNTIMES = ("onnx", "onnx-int8")
 _LAYER = re.compile(r"\.layer\.(\d+)\.")
 
 
@@ -34,11 +37,17 @@ def from_layer(first: int) -> Callable[[str], bool]:
     return chosen
 
 
-def prepare(module, runtime: str, include: Callable[[str], bool] = lambda name: True):
-    """``module`` ready to run in ``runtime``: as is for torch; for int8, the Linear layers ``include`` names quantized."""
+def check_runtime(runtime: str) -> str:
+    """``runtime`` if it is one of :data:`RUNTIMES`, else a ValueError listing them."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
-    if runtime == "torch":
+    return runtime
+
+
+def prepare(module, runtime: str, include: Callable[[str], bool] = lambda name: True):
+    """``module`` ready to run in a torch runtime: as is for torch (and for the ONNX runtimes,
+    whose export starts from the fp32 module); for int8, the Linear layers ``include`` names quantized."""
+    if check_runtime(runtime) != "int8":
         return module
     import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
