@@ -15,14 +15,15 @@ _PUNCTUATION = set(string.punctuation) | set(
 _TOKEN = re.compile(r"[a-z0-9]+|\S")
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
+    """What the measures compare: NFKC, lower case, no punctuation or spaces."""
     text = unicodedata.normalize("NFKC", text or "").lower()
     return "".join(c for c in text if c not in _PUNCTUATION and not c.isspace()
                     and not unicodedata.category(c).startswith("P"))
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(_clean(text))
+    return _TOKEN.findall(clean(text))
 
 
 def _longest_common_substring(a: list[str], b: list[str]) -> int:
@@ -41,8 +42,8 @@ def exact_match(prediction: str | None, answers: list[str]) -> float:
     """1.0 when the cleaned prediction equals any cleaned gold answer."""
     if not answers:
         return float(not prediction)
-    cleaned = _clean(prediction or "")
-    return float(any(cleaned == _clean(a) for a in answers))
+    cleaned = clean(prediction or "")
+    return float(any(cleaned == clean(a) for a in answers))
 
 
 def f1(prediction: str | None, answers: list[str]) -> float:
