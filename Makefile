@@ -41,7 +41,7 @@ browser:
 
 ## test: install, then the whole suite and the gold-set thresholds
 test: setup browser
-	$(PIP) -e '.[test,milvus,ray,onnx]'  # the Milvus store, Ray build and ONNX runtime tests (make run needs none)
+	$(PIP) -e '.[test,milvus,ray]'  # the Milvus store and Ray build tests (make run needs neither)
 	$(BIN)/rag model build
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/rag index --quiet
@@ -64,7 +64,7 @@ eval-trial: setup
 	$(BIN)/rag reader eval --set ../shared/qa-data/cmrc2018_trial.json
 
 bench: setup
-	$(PIP) -e '.[test,bench,onnx]'
+	$(PIP) -e '.[test,bench]'
 	$(BIN)/rag bench
 
 clean:

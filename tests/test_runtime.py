@@ -22,8 +22,14 @@ QUESTIONS = [("鹿泉区2024年电子信息产业目标是多少", PASSAGES[0]),
              ("征求意见的传真号码是多少", PASSAGES[2])]
 
 
+@pytest.fixture(scope="module")
+def torch_embedder():
+    return Embedder(Settings(threads=1, runtime="torch"), progress=False)
+
+
 @pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
-def test_the_onnx_runtimes_embed_and_read_like_torch(runtime, reader, embedder):
+def test_the_onnx_runtimes_embed_and_read_like_torch(runtime, reader, torch_embedder):
+    embedder = torch_embedder  # the reader fixture is torch too (Reader's own default)
     exported = Embedder(Settings(threads=1, runtime=runtime), progress=False)
     cosine = np.sum(exported.passages(PASSAGES) * embedder.passages(PASSAGES), axis=1)
     assert cosine.min() >= 0.99, cosine

@@ -10,7 +10,8 @@ written to disk, about a second at load. Which layers may be int8 was measured p
   moves the no-answer score past the answer's on a plain passage: their error is amplified).
 
 This module holds the torch side; the ONNX runtimes export the same models on first use.
-Whether a runtime may be the default is decided by ``rag bench --only runtime`` (speed side by side,
+``onnx`` is the default (bench-20261130T233550Z: torch's answers exactly, ``/ask`` p50 0.92x torch's);
+both int8 runtimes are faster but moved gold hit@1 by more than 0.01. Whether a runtime may be the default is decided by ``rag bench --only runtime`` (speed side by side,
 and agreement with fp32 on vectors, retrieval, answers and reader EM/F1).
 """
 

@@ -161,7 +161,8 @@ def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1):
         import onnx  # noqa: F401  (the export needs it)
         import onnxruntime  # noqa: F401
     except ImportError as error:
-        raise OnnxError(f"RAG_RUNTIME={runtime} needs onnxruntime and onnx: pip install 'rag-zh[onnx]' ({error})") from error
+        raise OnnxError(f"RAG_RUNTIME={runtime} needs onnxruntime and onnx (pip install onnxruntime onnx), "
+                         f"or choose RAG_RUNTIME=torch ({error})") from error
     target = export_folder(home, source, kind, runtime)
     if target.is_dir():
         try:
