@@ -40,9 +40,9 @@ class Embedder:
         self.runtime = check_runtime(settings.runtime)
         if self.runtime in ONNX_RUNTIMES:
             from .runtime import onnx
+            from .runtime.encoder import OnnxEncoder
 
-            session = onnx.load("embedder", path, self.runtime, settings.home, settings.threads)
-            self.model = onnx.OnnxEncoder(path, session)
+            self.model = OnnxEncoder(path, onnx.load("embedder", path, self.runtime, settings.home, settings.threads))
         else:
             self.model = prepare(SentenceTransformer(str(path), device="cpu", local_files_only=True), self.runtime, feed_forward)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension

@@ -50,6 +50,9 @@ def _module(kind: str, source: Path):
     """The torch model of ``kind`` as a module from (input_ids, attention_mask) to its outputs."""
     import torch
     from transformers import AutoModel, XLMRobertaForQuestionAnswering
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a bar for loading ~200 local tensors is noise
 
     class Span(torch.nn.Module):
         def __init__(self, model):
