@@ -155,16 +155,19 @@ def _build(kind: str, source: Path, runtime: str, target: Path) -> None:
         shutil.rmtree(building, ignore_errors=True)
 
 
+def _require(module: str, runtime: str) -> None:
+    try:
+        __import__(module)
+    except ImportError as error:
+        raise OnnxError(f"RAG_RUNTIME={runtime} needs onnxruntime and onnx (pip install onnxruntime onnx), "
+                        f"or choose RAG_RUNTIME=torch ({error})") from error
+
+
 def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1):
     """A verified session for the ``kind`` model at ``source`` in ``runtime``, exported on first use."""
     if kind not in KINDS or runtime not in _MIN_COSINE:
         raise ValueError(f"no ONNX export for {kind!r} in {runtime!r}")
-    try:
-        import onnx  # noqa: F401  (the export needs it)
-        import onnxruntime  # noqa: F401
-    except ImportError as error:
-        raise OnnxError(f"RAG_RUNTIME={runtime} needs onnxruntime and onnx (pip install onnxruntime onnx), "
-                         f"or choose RAG_RUNTIME=torch ({error})") from error
+    _require("onnxruntime", runtime)
     target = export_folder(home, source, kind, runtime)
     if target.is_dir():
         try:
@@ -180,6 +183,7 @@ def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1):
             pass
         for leftover in target.parent.glob(f".{target.name}.tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        _require("onnx", runtime)  # only an export needs it: a start on a cached export does not import it
         _log.warning("exporting the %s to ONNX (%s) into %s, once", kind, runtime, target)
         _build(kind, Path(source), runtime, target)
     return open_export(target, threads)
