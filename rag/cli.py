@@ -357,7 +357,8 @@ def ask(
         if c.highlight:
             s, e = c.highlight
             text = f"{text[:s]}【{text[s:e]}】{text[e:]}"
-        typer.echo(f"\n[{c.rank}] {c.title} ({c.date}, {c.source}, 第{c.paragraph}段)\n    {text}")
+        where = ", ".join(part for part in (c.date, c.source, f"第{c.paragraph}段") if part)  # an undated article has no date
+        typer.echo(f"\n[{c.rank}] {c.title} ({where})\n    {text}")
 
 
 @app.command()

@@ -86,7 +86,8 @@ class AnswerWriter:
         lines = [SYSTEM_PROMPT, "", "资料："]
         for citation in response.citations[: self.passages]:
             text = citation.text if len(citation.text) <= PASSAGE_CHARS else citation.text[:PASSAGE_CHARS] + "…"
-            lines.append(f"[{citation.rank}] 《{citation.title}》（{citation.date}，第{citation.paragraph}段）\n{text}")
+            where = "，".join(part for part in (citation.date, f"第{citation.paragraph}段") if part)
+            lines.append(f"[{citation.rank}] 《{citation.title}》（{where}）\n{text}")
         if response.conflict:
             values = "；".join(f"{c['value']}（{c['date']}《{c['title']}》）" for c in response.conflict)
             lines += ["", f"不同文章给出的数值不同，回答时要都说明，并注明日期：{values}"]
