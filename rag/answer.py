@@ -126,6 +126,12 @@ def reader_questions(question: Question) -> list[str]:
     return [written, f"{''.join(keywords)}{asked}？"] if keywords else [written]
 
 
+def _surest(spans: list[Span]) -> float:
+    """How sure the reader is that a passage answers: its best span over the no-answer score
+    (margins compare across askings of one question)."""
+    return max(span.score - span.no_answer for span in spans)
+
+
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, x))))
 
@@ -181,11 +187,14 @@ class Answerer:
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
         read = hits[:self.read_depth]
         texts = [hit.chunk.text for hit in read]
-        spans = [span for asked in reader_questions(question) for span in self.reader.read(asked, texts)] if read else []
-        spans.sort(key=lambda span: span.no_answer - span.score)  # surest first: margins compare across askings
-        proposed: dict[int, list[Span]] = {}
-        for span in spans:  # best first
-            proposed.setdefault(span.passage, []).append(span)
+        proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
+        for asked in reader_questions(question) if read else []:
+            by_passage: dict[int, list[Span]] = {}
+            for span in self.reader.read(asked, texts):
+                by_passage.setdefault(span.passage, []).append(span)
+            for number, own in by_passage.items():
+                if number not in proposed or _surest(own) > _surest(proposed[number]):
+                    proposed[number] = own
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))

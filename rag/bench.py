@@ -40,7 +40,8 @@ LOAD_REQUESTS = 200
 LOAD_TIMEOUT_S = 300
 LONE_REQUESTS = 20  # one at a time, per load variant
 # (name, reader windows per call, questions per embedding call, reader workers); the first is the baseline.
-LOAD_VARIANTS = (("no batching, 1 worker", 1, 1, 1), ("batching, 1 worker", 32, 64, 1), ("batching, 2 workers", 32, 64, 2))
+LOAD_VARIANTS = (("no batching, 1 worker", 1, 1, 1), ("batching, 1 worker", 32, 64, 1),
+                 ("no batching, 2 workers", 1, 1, 2), ("batching, 2 workers", 32, 64, 2))
 READER_QUESTIONS = 100  # CMRC 2018 trial questions for the reader's EM/F1 per runtime (passage given)
 READER_SET = Path("../shared/qa-data/cmrc2018_trial.json")
 
@@ -231,7 +232,7 @@ def bench_indexing(run: Run) -> tuple[dict, str]:
             "encode_s": round(encode_s, 2), "build_per_s": round(n / build_s, 1), "encode_per_s": round(n / encode_s, 1),
             "build_over_encode": round(build_s / encode_s, 2)}
     md = (f"{n} paragraphs ({data['mean_chars']} characters each on average, context included) from "
-          f"{data['documents']} articles, fresh index folder (nothing reused), torch {run.settings.threads} thread(s). "
+          f"{data['documents']} articles, fresh index folder (nothing reused), runtime {run.settings.runtime}, {run.settings.threads} thread(s). "
           "The bare encoding is the mean of one run before and one after the build.\n\n"
           + _table(["step", "seconds", "paragraphs/s"],
                    [["build_index (load, chunk, embed, BM25, write, fsync)", data["build_s"], data["build_per_s"]],
@@ -566,7 +567,7 @@ def bench_load(run: Run) -> tuple[dict, str]:
         data[name]["throughput_over_unbatched"] = round(data[name]["throughput_rps"] / data[first]["throughput_rps"], 2)
     data = {"variants": data}
     md = (f"{LOAD_REQUESTS} requests sent at once (httpx.AsyncClient, loopback, timeout {LOAD_TIMEOUT_S} s), gold "
-          f"questions, torch {run.settings.threads} thread(s) per reader worker; then {LONE_REQUESTS} requests one at a "
+          f"questions, runtime {run.settings.runtime}, {run.settings.threads} thread(s) per reader worker; then {LONE_REQUESTS} requests one at a "
           "time on the same server (a lone question must not get slower). Variants run one after another in this run.\n\n"
           + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "questions per reader call",
                     "lone p50 ms", "lone p95 ms"], rows)

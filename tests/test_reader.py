@@ -13,7 +13,7 @@ import torch
 from rag.config import get_settings
 from rag.model import ModelError, ensure_model
 from rag.reader.build import DELTA_FILE, build_reader, check_delta, ensure_reader, sha256, shipped_delta
-from rag.reader.features import cut_windows, token_span
+from rag.reader.features import Span, by_agreement, cut_windows, token_span
 from rag.reader.metrics import exact_match, f1
 from rag.reader.squad import load_examples
 
@@ -82,6 +82,19 @@ def test_long_passages_are_read_in_the_windows_that_share_most_with_the_question
     start = passage.index("6300公里")
     assert len(chosen) == 1 and token_span(chosen[0], start, start + 6) is not None
     assert "6300公里" in reader.read("长江全长大约多少公里？", [passage])[0].text
+
+
+def test_the_span_most_likely_spans_overlap_is_chosen_over_a_lone_top_score():
+    text = "现效力于中超球队天津泰达足球俱乐部。"
+    def span(piece, score):
+        start = text.index(piece)
+        return Span(0, start, start + len(piece), piece, score, 0.0)
+    spans = [span("中超", 10.0), span("天津泰达足球俱乐部", 9.9), span("天津泰达", 9.8), span("泰达足球俱乐部", 9.7)]
+    agreed = [s.text for s in by_agreement(spans)]
+    assert agreed[0] == "天津泰达足球俱乐部" and agreed[-1] == "中超" and len(agreed) == 4
+    far_apart = [span("中超", 10.0), span("天津泰达足球俱乐部", 7.0)]  # a much less likely span does not outweigh it
+    assert by_agreement(far_apart)[0].text == "中超"
+    assert [s.text for s in by_agreement([span("中超", 10.0), span("中超", 9.0)])] == ["中超"]  # one span read twice
 
 
 def test_cmrc_measures():

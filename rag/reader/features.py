@@ -17,6 +17,8 @@ STRIDE = 96  # tokens shared by neighbouring windows of one long passage
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 64  # CMRC answers run up to ~100 characters, ~1.4 characters a token
 NO_ANSWER = 0  # the <s> position: a window that does not answer points here
+AGREEMENT_CANDIDATES = 20  # spans of one passage weighed against each other
+AGREEMENT_TEMPERATURE = 0.5  # in start + end logit units: how fast a less likely span stops counting
 
 
 @dataclass
@@ -105,3 +107,29 @@ def best_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray,
                               float(start_logits[s] + end_logits[e]), no_answer))
     spans.sort(key=lambda span: -span.score)
     return spans[:top]
+
+
+def by_agreement(spans: list[Span], candidates: int = AGREEMENT_CANDIDATES,
+                 temperature: float = AGREEMENT_TEMPERATURE) -> list[Span]:
+    """One passage's spans, the one with the most expected overlap with the reader's other
+    likely spans first (minimum Bayes risk for character F1).
+
+    Why: the reader's belief often splits between a short and a long form of one answer
+    (天津泰达 / 天津泰达足球俱乐部); the single top score then picks one form at random, while the
+    span most others overlap is right more often. On held-out CMRC-train questions: F1 0.685 →
+    0.706, EM 0.400 → 0.397 (20 candidates and temperature 0.5, chosen there on two halves).
+    Overlap is counted in passage characters, so spans of overlapping windows compare."""
+    best: dict[tuple[int, int], Span] = {}
+    for span in spans:
+        key = (span.start, span.end)
+        if key not in best or span.score > best[key].score:
+            best[key] = span
+    ranked = sorted(best.values(), key=lambda span: -span.score)[:candidates]
+    if len(ranked) < 2:
+        return ranked
+    starts, ends = np.array([s.start for s in ranked]), np.array([s.end for s in ranked])
+    scores = np.array([s.score for s in ranked])
+    shared = np.clip(np.minimum(ends[:, None], ends) - np.maximum(starts[:, None], starts), 0, None)
+    overlap = 2 * shared / ((ends - starts)[:, None] + (ends - starts))
+    expected = overlap @ np.exp((scores - scores.max()) / temperature)
+    return [ranked[i] for i in np.argsort(-expected, kind="stable")]

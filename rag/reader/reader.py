@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batching import Batcher
 from ..runtime import ONNX_RUNTIMES, check_runtime, from_layer, prepare
-from .features import MAX_LENGTH, STRIDE, Span, Window, best_spans, cut_windows
+from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, STRIDE, Span, Window, best_spans, by_agreement, cut_windows
 
 BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
 _SUB_BATCH = 16  # windows run through the model together, sorted by length
@@ -131,15 +131,17 @@ class Reader:
         return results
 
     def read(self, question: str, passages: list[str], top: int = 5, windows_per_passage: int | None = -1) -> list[Span]:
-        """The ``top`` best spans of each window, best first; ``Span.passage`` says whose passage."""
+        """Up to ``top`` spans of each passage read, ordered by :func:`by_agreement` within the
+        passage; passages by their best span score. ``Span.passage`` says whose passage."""
         windows = self.windows(question, passages, windows_per_passage)
         if not windows:
             return []
         starts, ends = self.logits(windows)
-        spans = []
+        proposed: dict[int, list[Span]] = {}
         for window, start, end in zip(windows, starts, ends):
-            spans.extend(best_spans(window, start, end, passages[window.passage], top=top))
-        spans.sort(key=lambda s: -s.score)
-        return spans
+            proposed.setdefault(window.passage, []).extend(
+                best_spans(window, start, end, passages[window.passage], top=AGREEMENT_CANDIDATES))
+        ordered = sorted((own for own in proposed.values() if own), key=lambda own: -max(span.score for span in own))
+        return [span for own in ordered for span in by_agreement(own)[:top]]
 
     __call__ = read
