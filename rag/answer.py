@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import zhconv
@@ -23,7 +23,7 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import Span
 from .search import Hit
-from .spans import CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, resolve_relative, sentences, snap, unit_of, value_key
+from .spans import CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, resolve_relative, sentences, snap, unit_of, value_key
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -267,25 +267,31 @@ class Answerer:
         best = readings[0]
         if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
             return []
+        unit = unit_of(best.value)
         by_doc: dict[str, Reading] = {}
         for reading in readings:
             if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
                 continue  # undated passages (an encyclopedia) are not reports of one fact at different times
-            if unit_of(reading.value) != unit_of(best.value) or not self._same_fact(best, reading):
+            where = figure_in(reading.value, unit)
+            if where is None or not self._same_fact(best.value, reading.value[slice(*where)]):
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc].score:
                 by_doc[doc] = reading
-        if len({value_key(r.value) for r in by_doc.values()}) < 2:
+        if len({value_key(r.value[slice(*figure_in(r.value, unit))]) for r in by_doc.values()}) < 2:
             return []
         chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
+        for reading in chosen:  # a clause read whole is narrowed to its figure: that is the value compared and marked
+            start, end = figure_in(reading.value, unit)
+            span = reading.span
+            reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
         return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
                  "paragraph": r.hit.chunk.paragraph, "reading": r} for r in chosen]
 
     @staticmethod
-    def _same_fact(best: Reading, other: Reading) -> bool:
+    def _same_fact(best: str, other: str) -> bool:
         """Reports revise a figure (1000 → 1100亿元) but do not multiply it."""
-        numbers = [float(m.group(0)) for m in (re.search(r"\d+(?:\.\d+)?", value_key(r.value)) for r in (best, other)) if m]
+        numbers = [float(m.group(0)) for m in (re.search(r"\d+(?:\.\d+)?", value_key(v)) for v in (best, other)) if m]
         return len(numbers) < 2 or max(numbers) <= 1.5 * min(numbers)
 
     @staticmethod

@@ -63,7 +63,7 @@ def reader_train(
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="SQuAD-format training file (repeat); the first also gives the validation articles")] = None,
     out: Annotated[Path, typer.Option("--out", help="folder for checkpoints, log and the trained delta")] = Path(".rag/reader-train"),
     epochs: Annotated[float, typer.Option("--epochs", min=0.01)] = 1.0,
-    frozen_layers: Annotated[int, typer.Option("--frozen-layers", min=0, max=12)] = 6,
+    frozen_layers: Annotated[int, typer.Option("--frozen-layers", min=0, max=12)] = 4,
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     seed: Annotated[int, typer.Option("--seed")] = 13,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,

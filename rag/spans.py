@@ -50,6 +50,16 @@ def unit_of(value: str) -> str:
     return re.sub(r"[\d.一二三四五六七八九十百千两]", "", value_key(value))
 
 
+def figure_in(value: str, unit: str) -> tuple[int, int] | None:
+    """Where in ``value`` the one figure in ``unit`` it states is: all of it, or the figure inside a
+    clause the reader took whole (…主营业务收入力争突破1000亿元 → 1000亿元); None when it states
+    none or several."""
+    if unit_of(value) == unit:
+        return (0, len(value))
+    found = [m for m in _QUANTITY.finditer(value) if unit_of(m.group(0)) == unit]
+    return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
+
+
 def snap(text: str, span: Span) -> Span:
     """Complete a span that cuts a figure or a date in two (1100亿 → 1100亿元, 2024年3 → 2024年3月)."""
     start, end = span.start, span.end

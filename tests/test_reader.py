@@ -31,7 +31,7 @@ def test_shipped_weights_match_their_manifest():
     assert manifest["attribution"] and all("CC BY-SA" in line for line in manifest["attribution"])
     assert set(manifest["data"]) == {"cmrc2018_train.json", "drcd_dev.json", "drcd_test.json", "xquad_zh.json"}
     assert "cmrc2018_trial.json" not in manifest["data"]  # the measuring set is never trained on
-    assert (shipped_delta() / DELTA_FILE).stat().st_size < 25 * 2**20  # a delta, not a base model
+    assert (shipped_delta() / DELTA_FILE).stat().st_size < 40 * 2**20  # a delta (8 layers + head), not a base model (~235 MB in fp16)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the public QA data is not beside the repository")

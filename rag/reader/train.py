@@ -33,7 +33,7 @@ class TrainConfig:
     out: str
     base_model: str
     epochs: float = 1.0
-    frozen_layers: int = 6
+    frozen_layers: int = 4  # 300 steps with 4 frozen: held-out F1 +0.027; the 300 before, with 6: −0.003
     learning_rate: float = 1e-4
     warmup: float = 0.05
     weight_decay: float = 0.01
