@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
     workers: int = Field(default=1, ge=1, le=16, description="reader calls that may run at once (each with `threads` torch threads); "
                          "unset: as many as the cores hold at `threads` each")
-    batch_windows: int = Field(default=32, ge=1, le=256, description="reader windows of concurrent questions joined in one call (1: no batching)")
+    batch_windows: int = Field(default=32, ge=1, le=256, description="reader windows of concurrent questions joined in one call "
+                               "(1: no batching, of questions either); unset: 1 under ONNX Runtime, 32 under torch")
     api_key: str | None = None
     kb_dir: Path = Field(default=Path("index/kbs"), description="where knowledge bases other than the default one live")
     max_upload_mb: float = Field(default=50, gt=0, description="largest file an upload may send")
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
         # Measured on 2 cores: two 1-thread reader workers serve 1.74x the requests/s of one, a lone question as fast.
         if "workers" not in self.model_fields_set:
             self.workers = max(1, min(16, (os.cpu_count() or 2) // self.threads))
+        # Measured under ONNX Runtime with 2 workers (bench-20261201T042134Z): unbatched 3.86 requests/s, batched
+        # 3.35 (joined windows pad to the longest, and ORT gains little from a larger batch); torch gained from it.
+        if "batch_windows" not in self.model_fields_set and self.runtime.startswith("onnx"):
+            self.batch_windows = 1
         return self
 
 

@@ -66,6 +66,8 @@ class Engine:
             from .embedding import Embedder
 
             embedder = Embedder(self.settings)
+            if self.settings.batch_windows == 1:  # batching off is off for questions too, as measured
+                embedder.batching(1)
         self.embedder = embedder
         if reader is None:
             from .reader.build import ensure_reader
