@@ -268,7 +268,7 @@ class Answerer:
         if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
             return []
         unit = unit_of(best.value)
-        by_doc: dict[str, Reading] = {}
+        by_doc: dict[str, tuple[Reading, tuple[int, int]]] = {}  # each article's surest reading, and where its figure is
         for reading in readings:
             if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
                 continue  # undated passages (an encyclopedia) are not reports of one fact at different times
@@ -276,17 +276,16 @@ class Answerer:
             if where is None or not self._same_fact(best.value, reading.value[slice(*where)]):
                 continue
             doc = reading.hit.chunk.doc_id
-            if doc not in by_doc or reading.score > by_doc[doc].score:
-                by_doc[doc] = reading
-        if len({value_key(r.value[slice(*figure_in(r.value, unit))]) for r in by_doc.values()}) < 2:
+            if doc not in by_doc or reading.score > by_doc[doc][0].score:
+                by_doc[doc] = (reading, where)
+        if len({value_key(r.value[slice(*where)]) for r, where in by_doc.values()}) < 2:
             return []
-        chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
-        for reading in chosen:  # a clause read whole is narrowed to its figure: that is the value compared and marked
-            start, end = figure_in(reading.value, unit)
+        chosen = sorted(by_doc.values(), key=lambda rw: rw[0].hit.chunk.date, reverse=True)
+        for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value compared and marked
             span = reading.span
             reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
         return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
-                 "paragraph": r.hit.chunk.paragraph, "reading": r} for r in chosen]
+                 "paragraph": r.hit.chunk.paragraph, "reading": r} for r, _ in chosen]
 
     @staticmethod
     def _same_fact(best: str, other: str) -> bool:
