@@ -23,7 +23,7 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import Span
 from .search import Hit
-from .spans import CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, resolve_relative, sentences, snap, unit_of, value_key
+from .spans import CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, resolve_relative, respective, sentences, snap, unit_of, value_key
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -112,14 +112,15 @@ QUESTION_WORDS = _question_words()
 
 
 def reader_questions(question: Question) -> list[str]:
-    """What the reader is asked: the question in simplified script (follow-ups resolved). An English
+    """What the reader is asked: the question in simplified script (follow-ups resolved, or their own
+    question when they ask one: :attr:`Question.asks`). An English
     question is asked twice: as written plus its Chinese keywords and the Chinese word for what it asks
     (谁, 多少 …), and as those Chinese words alone. The reader learned from Chinese questions; English
     words beside the keywords carry the meaning on some passages and raise the no-answer score on
     others, so each passage keeps its surer reading (English items of all own sets answered: as
     written 12/32, Chinese words alone 17/32, both 19/32)."""
     if not question.english:
-        return [zhconv.convert(question.text, "zh-cn")]
+        return [zhconv.convert(question.read_as, "zh-cn")]
     asked = next((word for pattern, word in QUESTION_WORDS if pattern.search(question.raw.lower())), "什么")
     keywords = list(dict.fromkeys(k.word for k in question.groups))
     written = f"{question.raw} {' '.join(keywords)}{asked}？"
@@ -195,18 +196,20 @@ class Answerer:
             for number, own in by_passage.items():
                 if number not in proposed or _surest(own) > _surest(proposed[number]):
                     proposed[number] = own
+        asked = {word for group in question.groups for word in group.words}
+        shaped = lambda text, span: respective(text, snap(text, span), asked)  # noqa: E731
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
             # The passage's best span, or, when its sentence is dated to other years than those asked,
             # the reader's next best whose sentence is not (2023's figure, not this year's, from one paragraph).
             for span in proposed.get(number, []):
-                self._take(reading, snap(hit.chunk.text, span), question)
+                self._take(reading, shaped(hit.chunk.text, span), question)
                 if not reading.dated_elsewhere:
                     break
             else:
                 if proposed.get(number):
-                    self._take(reading, snap(hit.chunk.text, proposed[number][0]), question)
+                    self._take(reading, shaped(hit.chunk.text, proposed[number][0]), question)
             readings.append(reading)
         return readings
 

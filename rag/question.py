@@ -15,10 +15,13 @@ from .tokenizing import Tokenizer, normalize
 QUESTION_WORDS = set(
     "多少 几 几个 什么 哪些 哪 哪个 哪家 哪里 哪位 谁 何时 时候 什么时候 吗 呢 了 请问 是 的 有 为 如何 怎样 怎么 哪一年 哪年 "
     "多大 是否 目前 现在 呀 啊 吧 么 啥 那 那么 还有 另外 又 和 与 及 在 对 将 把 被 于 之 其 该 这 那个 这个 个 一下 告诉 我 "
-    "年 如果 假如 要是 你 您 所 是多少 是什么 了吗 分别 哪几 几年 多 少 一 时间 日期 名字 名称 叫 叫做 具体".split()
+    "年 如果 假如 要是 你 您 所 是多少 是什么 了吗 分别 哪几 几年 多 少 一 时间 日期 名字 名称 叫 叫做 具体 "
+    "这些 那些 这家 那家 这位 那位 这项 那项 此".split()  # pointing words: what they point at is in the earlier question
+
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
+_ASKS = re.compile(r"多少|几|什么|啥|哪|谁|何|怎|是否|吗")  # a follow-up with one of these asks a question of its own
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 _COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
@@ -70,6 +73,11 @@ class Question:
     years: list[int] = field(default_factory=list)
     english: bool = False
     rewritten: bool = False
+    asks: str = ""  # what the reader is asked, when not ``text``: a follow-up's own question
+
+    @property
+    def read_as(self) -> str:
+        return self.asks or self.text
 
     @property
     def keywords(self) -> list[str]:
@@ -129,11 +137,13 @@ class QuestionReader:
         names no place, person or year (征集意见的截止日期是哪天) may well stand alone."""
         return bool(_FOLLOW_UP.search(text) or _POINTS_BACK.search(text)) or len(self._words(text)) < 3
 
-    def rewrite(self, question: str, history: list[str]) -> tuple[str, str]:
-        """Fold a follow-up ("那生物医药呢？") into the question it refers to: (rewritten, base question)."""
+    def rewrite(self, question: str, history: list[str]) -> tuple[str, str, bool]:
+        """Fold a follow-up ("那生物医药呢？") into the question it refers to: (rewritten, base question, prefixed).
+        One that swaps no name of the earlier question is prefixed to it ("营业收入同比增长，…产值同比增长多少"):
+        the whole finds the passages, but only its own words say what is asked."""
         text = normalize(question)
         if not history or is_english(question) or not self.is_follow_up(text):
-            return text, ""
+            return text, "", False
         base = normalize(history[-1])
         if len(history) > 1:
             base = self.rewrite(history[-1], history[:-1])[0]
@@ -152,12 +162,12 @@ class QuestionReader:
         rewritten = "".join(out)
         if not replaced:
             rewritten = "".join(w for w, _ in new) + "，" + rewritten
-        return rewritten, base
+        return rewritten, base, not replaced
 
     def __call__(self, question: str, history: list[str] | None = None) -> Question:
         question = _MARKUP.sub(" ", question).strip() or question  # <script>…</script> is not part of a question
         english = is_english(question)
-        text, base = self.rewrite(question, history or [])
+        text, base, prefixed = self.rewrite(question, history or [])
         if english and self.expander is not None:
             # A year, a named place or organisation (Luquan → 鹿泉区, high-tech zone → 高新区), or a
             # session number (十一届七次) must be in the answering passage, as in a Chinese question.
@@ -180,5 +190,8 @@ class QuestionReader:
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
                     groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
+        # 同比增长了多少 after a question about 产值: the reader is asked what the follow-up asks, of the passages the
+        # rewritten question finds; with the earlier question beside it, it answered the earlier question again.
+        asks = normalize(question) if prefixed and _ASKS.search(question) else ""
         return Question(raw=question, text=question if english else text, groups=groups,
-                        years=years, english=english, rewritten=bool(base))
+                        years=years, english=english, rewritten=bool(base), asks=asks)

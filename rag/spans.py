@@ -72,3 +72,33 @@ def snap(text: str, span: Span) -> Span:
     if (start, end) == (span.start, span.end):
         return span
     return replace(span, start=start, end=end, text=text[start:end])
+
+
+_RESPECTIVELY = "分别"
+_LIST_BREAK = re.compile(r"、|以及|和|与|及")
+
+
+def respective(text: str, span: Span, asked: set[str]) -> Span:
+    """The one figure a question asks of a "分别" list: "电子信息产业和生物医药产业分别实现营业收入1174亿元、
+    1078.6亿元" answers a question about 生物医药 with the second. The subjects before 分别 are split
+    like the figures (up to the clause's end); the subject holding the most characters of question
+    words that no other subject holds says which. The span is kept when the counts differ or no
+    subject stands out (a question naming both asks for the list)."""
+    clause_end = next((span.start + m.start() for m in CLAUSE_BREAK.finditer(text[span.start:span.end])), span.end)
+    figures = [m.span() for m in _QUANTITY.finditer(text, span.start, clause_end)]
+    if len(figures) < 2:
+        return span
+    start = max((s for s, _ in sentences(text) if s <= span.start), default=0)
+    head = text[start:span.start]
+    if _RESPECTIVELY not in head:
+        return span
+    subjects = _LIST_BREAK.split(CLAUSE_BREAK.split(head[:head.rindex(_RESPECTIVELY)])[-1])
+    if len(subjects) != len(figures):
+        return span
+    held = [sum(len(word) for word in asked if len(word) > 1 and word in subject
+                and not any(word in other for other in subjects if other is not subject)) for subject in subjects]
+    best = max(held)
+    if best == 0 or held.count(best) > 1:
+        return span
+    first, last = figures[held.index(best)]
+    return replace(span, start=first, end=last, text=text[first:last])

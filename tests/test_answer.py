@@ -2,7 +2,8 @@
 
 import pytest
 
-from rag.spans import figure_in
+from rag.reader.features import Span
+from rag.spans import figure_in, respective
 
 
 def highlighted(citation):
@@ -70,6 +71,12 @@ def test_follow_up_uses_the_history(engine):
     assert "1174亿元" in engine.ask(first).value
     response = engine.ask("那生物医药呢？", history=[first])
     assert "1078.6亿元" in response.answer and "生物医药" in response.rewritten
+
+
+def test_a_follow_up_is_answered_for_what_it_asks(engine):
+    # Read with the earlier question beside it, the reader answered the earlier question (766.02亿元) again.
+    response = engine.ask("同比增长多少？", history=["2023年1至11月，鹿泉区新一代电子信息业主营业务收入是多少？"])
+    assert response.status == "answered" and "35.47%" in response.value and "766.02" not in response.value
 
 
 def test_a_follow_up_is_answered_only_by_a_passage_about_its_topic(engine):
@@ -169,3 +176,20 @@ def test_a_clause_read_whole_gives_the_one_figure_it_states():
     assert figure_in("1100亿元", "亿元") == (0, 6)
     assert figure_in("达到766.02亿元，预计年底将突破800亿元", "亿元") is None  # two figures: which one is meant is unknown
     assert figure_in("同比增长35.47%", "亿元") is None
+
+
+def test_a_respective_list_gives_the_figure_of_the_subject_asked_about():
+    text = "分批次为新一代电子信息、生物医药产业分别兑现奖励资金2.9亿元、2.1亿元，鼓励企业创新发展。"
+    start, end = text.index("2.9"), text.index("，鼓励")
+    listed = Span(0, start, end, text[start:end], 1.0, 0.0)
+    assert respective(text, listed, {"生物医药", "产业", "奖励资金", "分批次"}).text == "2.1亿元"  # 产业 only in the second subject
+    assert respective(text, listed, {"新一代", "电子信息"}).text == "2.9亿元"
+    assert respective(text, listed, {"奖励资金"}).text == "2.9亿元、2.1亿元"  # names neither subject: the list
+    plain = "两大产业分别实现营业收入662.8亿元、607.4亿元，预计年底突破。"
+    start, end = plain.index("662.8"), plain.index("，预计")
+    assert respective(plain, Span(0, start, end, plain[start:end], 1.0, 0.0), {"生物医药"}).text == "662.8亿元、607.4亿元"
+
+
+def test_a_follow_up_about_the_other_subject_of_a_respective_list(engine):
+    response = engine.ask("那新一代电子信息产业呢？", history=["石家庄分批次为生物医药产业兑现了多少奖励资金？"])
+    assert response.status == "answered" and response.value == "2.9亿元"

@@ -11,3 +11,19 @@ def test_a_second_reader_tags_names_like_the_first():
     assert second._tagged(question) == first._tagged(question)
     assert [(g.word, g.anchor) for g in second(question).groups] == [(g.word, g.anchor) for g in first(question).groups]
     assert first(question).groups[0].anchor  # the office is a name the answer must contain
+
+
+def test_a_follow_up_with_a_question_of_its_own_is_read_as_asked():
+    reader = QuestionReader(default_tokenizer())
+    earlier = ["2023年1至11月，鹿泉区新一代电子信息业主营业务收入是多少？"]
+    own = reader("同比增长了多少？", earlier)
+    # The earlier question still finds the passages; the reader is asked only what the follow-up asks.
+    assert own.rewritten and "鹿泉区" in own.text and own.read_as.startswith("同比增长了多少")
+    swapped = reader("那生物医药呢？", ["2023年石家庄新一代电子信息产业营业收入是多少？"])
+    assert swapped.asks == "" and swapped.read_as == swapped.text and "生物医药" in swapped.text
+
+
+def test_pointing_words_are_not_what_a_follow_up_is_about():
+    question = QuestionReader(default_tokenizer())("这家公司有多少项国际发明专利？", ["华普生物董事长是谁？"])
+    words = [g.word for g in question.groups]
+    assert "这家" not in words and "公司" in words and "华普生物" in words
