@@ -5,7 +5,8 @@ matrices leave a CPU core's vector units half idle. A :class:`Batcher` runs ``fn
 threads; a caller's items join whatever is queued when a worker becomes free, up to
 ``max_items``. There is no waiting window: a lone question goes straight through (the cost is a
 queue hand-off, microseconds), and batches form only while a call is already running. A
-caller's items are never split across calls, and each caller gets back its own results.
+caller's items are never split across calls unless it hands them over in parts (:meth:`Batcher.parts`),
+and each caller gets back its own results.
 """
 
 from __future__ import annotations
@@ -45,14 +46,22 @@ class Batcher:
             threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
 
     def __call__(self, items: Sequence) -> list:
-        if not items:
-            return []
-        job = _Job(items)
-        self._queue.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.results
+        return self.parts([items])[0]
+
+    def parts(self, parts: Sequence[Sequence]) -> list[list]:
+        """Each part's results; the parts are queued at once, so idle workers run them side by side
+        (a lone question's windows split over two cores)."""
+        jobs = [_Job(items) for items in parts]
+        for job in jobs:
+            if job.items:
+                self._queue.put(job)
+        for job in jobs:
+            if job.items:
+                job.done.wait()
+        for job in jobs:
+            if job.error is not None:
+                raise job.error
+        return [job.results if job.items else [] for job in jobs]
 
     def close(self) -> None:
         """Stop the workers once the work already queued is done."""

@@ -132,3 +132,29 @@ def test_closed_workers_stop():
     while time.time() < deadline and any(t.name.startswith("closing-") for t in threading.enumerate()):
         time.sleep(0.05)
     assert not any(t.name.startswith("closing-") for t in threading.enumerate())
+
+
+def test_one_callers_parts_run_side_by_side_on_two_workers():
+    both = threading.Barrier(2, timeout=10)  # each call waits for the other: passes only if both run at once
+
+    def meeting(items):
+        both.wait()
+        return [x * 10 for x in items]
+
+    batcher = Batcher(meeting, max_items=1, workers=2)
+    assert batcher.parts([[1, 2], [3], []]) == [[10, 20], [30], []]
+    assert (batcher.calls, batcher.jobs) == (2, 2)
+    batcher.close()
+
+
+def test_a_question_read_on_two_workers_matches_reading_on_one(reader):
+    long_passage = "".join(PASSAGES) * 6  # several windows, dealt over the two workers
+    alone = _spans(reader.read(QUESTIONS[0], [long_passage, PASSAGES[1]], windows_per_passage=None))
+    reader.batching(1, workers=2)
+    try:
+        calls = reader.batcher.calls
+        split = _spans(reader.read(QUESTIONS[0], [long_passage, PASSAGES[1]], windows_per_passage=None))
+        assert reader.batcher.calls - calls == 2
+    finally:
+        reader.batching()
+    assert split == alone and "1100亿元" in split[0][1]

@@ -102,13 +102,27 @@ class Reader:
     def logits(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits of ``windows`` (rows padded to the longest), run with whatever
         other questions' windows are waiting."""
-        rows = self.batcher(windows)
+        rows = self._split_run(windows)
         width = max(len(start) for start, _ in rows)
         starts = np.full((len(rows), width), -1e4, dtype=np.float32)
         ends = starts.copy()
         for i, (start, end) in enumerate(rows):
             starts[i, :len(start)], ends[i, :len(end)] = start, end
         return starts, ends
+
+    def _split_run(self, windows: list[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One question's windows dealt over the workers by length (longest first, round robin), so a
+        lone question uses every worker's core; under load the parts queue like any other."""
+        parts = min(self.batcher.workers, len(windows))
+        if parts < 2:
+            return self.batcher(windows)
+        order = sorted(range(len(windows)), key=lambda i: -len(windows[i].input_ids))
+        dealt = [order[k::parts] for k in range(parts)]
+        rows: list = [None] * len(windows)
+        for part, results in zip(dealt, self.batcher.parts([[windows[i] for i in part] for part in dealt])):
+            for i, row in zip(part, results):
+                rows[i] = row
+        return rows
 
     def _torch_run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
