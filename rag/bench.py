@@ -556,10 +556,10 @@ def bench_load(run: Run) -> tuple[dict, str]:
         calls = max(1, engine.reader.batcher.calls)
         data[name] = {"requests": LOAD_REQUESTS, "errors": len(errors), "error_kinds": sorted(set(errors)), **s,
                       "wall_s": round(wall_s, 2), "throughput_rps": round(LOAD_REQUESTS / wall_s, 2),
-                      "questions_per_reader_call": round(engine.reader.batcher.jobs / calls, 2),
+                      "jobs_per_reader_call": round(engine.reader.batcher.jobs / calls, 2),
                       "lone_p50": single["p50"], "lone_p95": single["p95"], "workers": workers}
         rows.append([name, len(errors), s["p50"], s["p95"], s["max"], data[name]["wall_s"], data[name]["throughput_rps"],
-                     data[name]["questions_per_reader_call"], single["p50"], single["p95"]])
+                     data[name]["jobs_per_reader_call"], single["p50"], single["p95"]])
     engine.reader.batching(run.settings.batch_windows, run.settings.workers)
     engine.embedder.batching()
     first = LOAD_VARIANTS[0][0]
@@ -569,8 +569,9 @@ def bench_load(run: Run) -> tuple[dict, str]:
     md = (f"{LOAD_REQUESTS} requests sent at once (httpx.AsyncClient, loopback, timeout {LOAD_TIMEOUT_S} s), gold "
           f"questions, runtime {run.settings.runtime}, {run.settings.threads} thread(s) per reader worker; then {LONE_REQUESTS} requests one at a "
           "time on the same server (a lone question must not get slower). Variants run one after another in this run.\n\n"
-          + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "questions per reader call",
+          + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "reader jobs per call",
                     "lone p50 ms", "lone p95 ms"], rows)
+          + "\n\nA reader job is one question's windows, or with two workers half of them (a question is dealt over the workers).\n"
           + "\n\nThroughput against the unbatched server: "
           + ", ".join(f"{name} {v['throughput_over_unbatched']}×" for name, v in data["variants"].items()) + ".")
     return data, md

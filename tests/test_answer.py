@@ -135,9 +135,7 @@ def test_a_difference_of_rates_is_in_percentage_points(engine):
 
 
 @pytest.mark.parametrize("question,value", [
-    pytest.param("新中国成立多少周年", "75周年", marks=pytest.mark.xfail(
-        strict=True, reason="the 1300- and 1600-step readers decline it: the margin for 中华人民共和国成立75周年 as the answer "
-                            "to 新中国 fell under the refitted threshold (the 700-step reader answered it)")),
+    ("新中国成立多少周年", "75周年"),  # declined by the 1300- to 2200-step readers under earlier fits; answered since the refit to retrieval 32
     ("远东通信的应急指挥系统已经在多少个省级部门落地应用", "十余个"),
 ])
 def test_spans_of_other_shapes(engine, question, value):
