@@ -571,7 +571,7 @@ def bench_load(run: Run) -> tuple[dict, str]:
           "time on the same server (a lone question must not get slower). Variants run one after another in this run.\n\n"
           + _table(["variant", "errors", "p50 ms", "p95 ms", "max ms", "wall s", "requests/s", "reader jobs per call",
                     "lone p50 ms", "lone p95 ms"], rows)
-          + "\n\nA reader job is one question's windows, or with two workers half of them (a question is dealt over the workers).\n"
+          + "\n\nA reader job is one question's windows, or with two workers half of them (a question is dealt over the workers)."
           + "\n\nThroughput against the unbatched server: "
           + ", ".join(f"{name} {v['throughput_over_unbatched']}×" for name, v in data["variants"].items()) + ".")
     return data, md

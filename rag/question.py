@@ -17,7 +17,6 @@ QUESTION_WORDS = set(
     "多大 是否 目前 现在 呀 啊 吧 么 啥 那 那么 还有 另外 又 和 与 及 在 对 将 把 被 于 之 其 该 这 那个 这个 个 一下 告诉 我 "
     "年 如果 假如 要是 你 您 所 是多少 是什么 了吗 分别 哪几 几年 多 少 一 时间 日期 名字 名称 叫 叫做 具体 "
     "这些 那些 这家 那家 这位 那位 这项 那项 此".split()  # pointing words: what they point at is in the earlier question
-
 )
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？?]?$|^(what|how) about\b|^and\b", re.I)
 _POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
