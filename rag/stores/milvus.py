@@ -36,6 +36,9 @@ VOCAB_FILE = "vocab.json"
 INSERT_BATCH = 500
 FETCH_BATCH = 1000
 CONNECT_TIMEOUT_S = 10
+# Lite starts a server process of its own first: on a busy 2-core machine (Ray workers loading the
+# model beside it) that took over 10 s once in CI, so a local file waits longer than a remote server.
+LITE_START_TIMEOUT_S = 60
 
 _lock = threading.Lock()
 _clients: dict[str, list] = {}  # uri → [client, users, guard]: one connection (and one Lite server) per URI per process
@@ -59,7 +62,7 @@ def connect(uri: str, token: str | None = None):
             try:
                 # Lite answers pymilvus's idle keep-alive pings (every 10 s) with GOAWAY "too_many_pings", logged each time.
                 quiet = {"grpc_options": {"grpc.keepalive_permit_without_calls": False}} if guard is not None else {}
-                client = MilvusClient(uri=uri, token=token or "", timeout=CONNECT_TIMEOUT_S, **quiet)
+                client = MilvusClient(uri=uri, token=token or "", timeout=LITE_START_TIMEOUT_S if guard is not None else CONNECT_TIMEOUT_S, **quiet)
             except MilvusException as exc:
                 if guard is not None:
                     guard.close()
