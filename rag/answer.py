@@ -203,13 +203,14 @@ class Answerer:
             reading = Reading(hit, anchored=self._anchoring(question, hit))
             # The passage's best span, or, when its sentence is dated to other years than those asked,
             # the reader's next best whose sentence is not (2023's figure, not this year's, from one paragraph).
-            for span in proposed.get(number, []):
-                self._take(reading, shaped(hit.chunk.text, span), question)
+            choices = [shaped(hit.chunk.text, span) for span in proposed.get(number, [])]
+            for span in choices:
+                self._take(reading, span, question)
                 if not reading.dated_elsewhere:
                     break
             else:
-                if proposed.get(number):
-                    self._take(reading, shaped(hit.chunk.text, proposed[number][0]), question)
+                if choices:
+                    self._take(reading, choices[0], question)
             readings.append(reading)
         return readings
 
