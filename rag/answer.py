@@ -21,12 +21,14 @@ import zhconv
 
 from .chunking import Chunk
 from .question import Keyword, Question
-from .reader.features import Span
+from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
-from .spans import CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, resolve_relative, respective, sentences, snap, unit_of, value_key
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, figure_units, resolve_relative, respective, sentences, snap,
+                    unit_of, value_key)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
+SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is dated to other years
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
 
 
@@ -56,6 +58,7 @@ class Reading:
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
+    alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
     def eligible(self) -> bool:
@@ -191,10 +194,10 @@ class Answerer:
         proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
         for asked in reader_questions(question) if read else []:
             by_passage: dict[int, list[Span]] = {}
-            for span in self.reader.read(asked, texts):
+            for span in self.reader.read(asked, texts, top=AGREEMENT_CANDIDATES):
                 by_passage.setdefault(span.passage, []).append(span)
             for number, own in by_passage.items():
-                if number not in proposed or _surest(own) > _surest(proposed[number]):
+                if number not in proposed or _surest(own[:SPANS_TRIED]) > _surest(proposed[number][:SPANS_TRIED]):
                     proposed[number] = own
         asked = {word for group in question.groups for word in group.words}
         shaped = lambda text, span: respective(text, snap(text, span), asked)  # noqa: E731
@@ -203,7 +206,8 @@ class Answerer:
             reading = Reading(hit, anchored=self._anchoring(question, hit))
             # The passage's best span, or, when its sentence is dated to other years than those asked,
             # the reader's next best whose sentence is not (2023's figure, not this year's, from one paragraph).
-            choices = [shaped(hit.chunk.text, span) for span in proposed.get(number, [])]
+            reading.alternatives = proposed.get(number, [])
+            choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
             for span in choices:
                 self._take(reading, span, question)
                 if not reading.dated_elsewhere:
@@ -244,7 +248,7 @@ class Answerer:
         confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
         if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
-        conflict = self._conflict(readings)
+        conflict = self._conflict(readings + self._second_sources(question, readings))
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
         if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
@@ -261,6 +265,22 @@ class Answerer:
             return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)
 
+    def _second_sources(self, question: Question, readings: list[Reading], most: int = 2) -> list[Reading]:
+        """Passages past the read depth, each from an article not read yet, that state a figure in a
+        unit of the answer's: a figure revised over time is reported again, and the older report
+        often ranks below the newer one. Read only to find a conflict, not to pick the answer."""
+        best = readings[0]
+        if not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
+            return []
+        units = set(self._units_compared(best))
+        read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
+        unread: dict[str, Hit] = {}
+        for reading in readings:
+            chunk = reading.hit.chunk
+            if reading.span is None and chunk.date and chunk.doc_id not in read and units & set(figure_units(chunk.text)):
+                unread.setdefault(chunk.doc_id, reading.hit)
+        return self.read(question, list(unread.values())[:most]) if unread else []
+
     def _conflict(self, readings: list[Reading]) -> list[dict]:
         """Different figures for one fact from different articles, newest first.
 
@@ -271,13 +291,37 @@ class Answerer:
         best = readings[0]
         if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
             return []
-        unit = unit_of(best.value)
+        for unit in self._units_compared(best):
+            if conflict := self._conflict_in(readings, unit):
+                return conflict
+        return []
+
+    def _units_compared(self, best: Reading) -> list[str]:
+        """The answer's own unit (亿元 for 1100亿元), then, for a clause read whole, the unit of the figure asked about."""
+        asked = self._figure_asked(best)
+        return [unit_of(best.value), *([asked] if asked else [])]
+
+    @staticmethod
+    def _figure_asked(reading: Reading) -> str | None:
+        """The unit of the figure asked about in a clause read whole (增速保持在30%以上,2024年突破1100亿元):
+        that of the figure the reader itself scores highest as a span of its own; None when it
+        proposed none of the clause's figures alone."""
+        span, units = reading.span, set(figure_units(reading.value))
+        alone = [s for s in reading.alternatives if span.start <= s.start and s.end <= span.end
+                 and unit_of(s.text) in units and figure_in(s.text, unit_of(s.text)) == (0, len(s.text))]
+        return unit_of(max(alone, key=lambda s: s.score).text) if alone else None
+
+    def _conflict_in(self, readings: list[Reading], unit: str) -> list[dict]:
+        own = figure_in(readings[0].value, unit)
+        if own is None:
+            return []
+        best = readings[0].value[slice(*own)]
         by_doc: dict[str, tuple[Reading, tuple[int, int]]] = {}  # each article's surest reading, and where its figure is
         for reading in readings:
             if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
                 continue  # undated passages (an encyclopedia) are not reports of one fact at different times
             where = figure_in(reading.value, unit)
-            if where is None or not self._same_fact(best.value, reading.value[slice(*where)]):
+            if where is None or not self._same_fact(best, reading.value[slice(*where)]):
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc][0].score:

@@ -50,6 +50,12 @@ def unit_of(value: str) -> str:
     return re.sub(r"[\d.一二三四五六七八九十百千两]", "", value_key(value))
 
 
+def figure_units(text: str) -> list[str]:
+    """The units of the figures a text states, in order, leaving out years and bare numbers."""
+    units = (unit_of(match.group(0)) for match in _QUANTITY.finditer(text))
+    return list(dict.fromkeys(unit for unit in units if unit not in ("", "年")))
+
+
 def figure_in(value: str, unit: str) -> tuple[int, int] | None:
     """Where in ``value`` the one figure in ``unit`` it states is: all of it, or the figure inside a
     clause the reader took whole (…主营业务收入力争突破1000亿元 → 1000亿元); None when it states

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.reader.features import Span
-from rag.spans import figure_in, respective
+from rag.spans import figure_in, figure_units, respective
 
 
 def highlighted(citation):
@@ -174,6 +174,18 @@ def test_a_clause_read_whole_gives_the_one_figure_it_states():
     assert figure_in("1100亿元", "亿元") == (0, 6)
     assert figure_in("达到766.02亿元，预计年底将突破800亿元", "亿元") is None  # two figures: which one is meant is unknown
     assert figure_in("同比增长35.47%", "亿元") is None
+
+
+def test_the_figures_of_a_clause_are_told_by_unit_leaving_out_years():
+    assert figure_units("1100亿元") == ["亿元"]
+    assert figure_units("30%以上,2024年突破1100亿元") == ["%", "亿元"]
+
+
+def test_a_conflict_is_found_in_the_one_figure_of_a_clause_that_differs(engine):
+    # The 2024 report is read as a clause (增速30%以上 … 突破1100亿元); only its 亿元 figure disagrees with 2023's.
+    response = engine.ask("鹿泉区新一代电子信息产业2024年的主营业务收入要达到多少？")
+    assert response.status == "conflict", response.answer
+    assert {"1100亿元", "1000亿元"} <= {c["value"] for c in response.conflict}
 
 
 def test_a_respective_list_gives_the_figure_of_the_subject_asked_about():
