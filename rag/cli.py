@@ -58,6 +58,40 @@ def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild eve
         typer.echo(f"{settings.runtime} exports ready: {settings.home / 'models' / 'onnx'}")
 
 
+@model_app.command("prune")
+def model_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would go, remove nothing")] = False) -> None:
+    """Remove cached models this checkout no longer uses: readers built from earlier deltas and
+    their ONNX exports. Kept: the base model, the reader of the shipped delta, and their exports
+    for every ONNX runtime. Another checkout with another delta rebuilds its own on next use.
+
+    Example: rag model prune --dry-run
+    """
+    import shutil
+
+    from .model import MODEL_NAME, stale_models
+    from .reader.build import reader_folder, shipped_delta
+    from .runtime import ONNX_RUNTIMES
+
+    home = get_settings().home
+    base, reader = home / "models" / MODEL_NAME, reader_folder(home, shipped_delta())
+    keep = {base, reader}
+    try:
+        from .runtime.onnx import export_folder
+
+        keep |= {export_folder(home, source, kind, runtime) for runtime in ONNX_RUNTIMES
+                 for kind, source in (("embedder", base), ("reader", reader)) if source.is_dir()}
+    except ImportError:
+        pass  # without onnxruntime no export is in use
+    freed = 0
+    for folder in stale_models(home, keep):
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        freed += size
+        if not dry_run:
+            shutil.rmtree(folder)
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {folder} ({size / 2**20:.0f} MiB)")
+    typer.echo(f"{'would free' if dry_run else 'freed'} {freed / 2**20:.0f} MiB")
+
+
 @reader_app.command("train")
 def reader_train(
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="SQuAD-format training file (repeat); the first also gives the validation articles")] = None,

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .runtime import Runtime
+
 
 def _default_home() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="cache folder for the built model")
     model: str | None = Field(default=None, description="a sentence-transformers model path instead of the bundled one")
     threads: int = Field(default_factory=_default_threads, ge=1, le=64)
-    runtime: Literal["torch", "int8", "onnx", "onnx-int8"] = Field(
+    runtime: Runtime = Field(
         default="onnx", description="how the encoders run: onnx (ONNX Runtime fp32, the default: same answers as torch, "
         "faster), onnx-int8 (ONNX Runtime, int8 weights), torch (fp32) or int8 (torch dynamic quantization); "
         "the ONNX ones export under `home` on first use")

