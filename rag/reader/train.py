@@ -324,6 +324,7 @@ def manifest_for(train_dir: Path) -> dict:
         before = json.loads((Path(train_dir) / INIT_MANIFEST).read_text(encoding="utf-8"))
         earlier = before.get("earlier_runs", []) + [{key: before.get(key) for key in (
             "delta_sha256", "step", "trained_from", "trained_until", "final_loss", "validation")} | {
+            "frozen_layers": before.get("frozen_layers"),  # absent from runs exported before it was kept here
             "learning_rate": before.get("config", {}).get("learning_rate"),
             "seed": before.get("config", {}).get("seed")}]
     return {
