@@ -268,7 +268,9 @@ class Answerer:
     def _second_sources(self, question: Question, readings: list[Reading], most: int = 2) -> list[Reading]:
         """Passages past the read depth, each from an article not read yet, that state a figure in a
         unit of the answer's: a figure revised over time is reported again, and the older report
-        often ranks below the newer one. Read only to find a conflict, not to pick the answer."""
+        often ranks below the newer one. Read only to find a conflict, not to pick the answer; and only
+        a passage that would clear the threshold if read as surely as the answer was (a conflict
+        counts only passages that would answer on their own)."""
         best = readings[0]
         if not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
             return []
@@ -277,7 +279,9 @@ class Answerer:
         unread: dict[str, Hit] = {}
         for reading in readings:
             chunk = reading.hit.chunk
-            if reading.span is None and chunk.date and chunk.doc_id not in read and units & set(figure_units(chunk.text)):
+            could_answer = best.margin + self.weights.retrieval * reading.hit.score >= self.weights.threshold
+            if (reading.span is None and could_answer and chunk.date and chunk.doc_id not in read
+                    and units & set(figure_units(chunk.text))):
                 unread.setdefault(chunk.doc_id, reading.hit)
         return self.read(question, list(unread.values())[:most]) if unread else []
 

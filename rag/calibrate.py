@@ -17,7 +17,7 @@ from .answer import Answerer, AnswerWeights
 from .reader.metrics import f1
 from .tokenizing import normalize
 
-RETRIEVAL_GRID = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0]
+RETRIEVAL_GRID = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0]
 
 
 @dataclass

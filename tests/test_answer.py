@@ -188,6 +188,14 @@ def test_a_conflict_is_found_in_the_one_figure_of_a_clause_that_differs(engine):
     assert {"1100亿元", "1000亿元"} <= {c["value"] for c in response.conflict}
 
 
+def test_an_older_report_ranked_past_the_read_depth_is_read_for_a_conflict(engine):
+    # 2021's 规划建设2.4万亩 ranks below the read depth under two later articles' 2.8万亩.
+    response = engine.ask("石家庄国际生物医药园占地多少亩")
+    assert response.status == "conflict", response.answer
+    assert [(c["value"], c["date"]) for c in response.conflict][-1] == ("2.4万亩", "2021-12-22")
+    assert any(c.date == "2021-12-22" and highlighted(c) == "2.4万亩" for c in response.citations)
+
+
 def test_a_respective_list_gives_the_figure_of_the_subject_asked_about():
     text = "分批次为新一代电子信息、生物医药产业分别兑现奖励资金2.9亿元、2.1亿元，鼓励企业创新发展。"
     start, end = text.index("2.9"), text.index("，鼓励")
