@@ -311,8 +311,8 @@ class Answerer:
         that of the figure the reader itself scores highest as a span of its own; None when it
         proposed none of the clause's figures alone."""
         span, units = reading.span, set(figure_units(reading.value))
-        alone = [s for s in reading.alternatives if span.start <= s.start and s.end <= span.end
-                 and unit_of(s.text) in units and figure_in(s.text, unit_of(s.text)) == (0, len(s.text))]
+        # A span whose unit is one of the clause's figure units is that figure alone (突破1100亿元 is 亿元; 2024年突破1100亿元 is not).
+        alone = [s for s in reading.alternatives if span.start <= s.start and s.end <= span.end and unit_of(s.text) in units]
         return unit_of(max(alone, key=lambda s: s.score).text) if alone else None
 
     def _conflict_in(self, readings: list[Reading], unit: str) -> list[dict]:
