@@ -260,8 +260,8 @@ def index(
                 embedder = RayEmbedder(settings, address=ray_address, progress=not quiet)
             except RayUnavailable as exc:
                 fail(str(exc))
-        else:
-            embedder = Embedder(settings, progress=not quiet)
+        else:  # a batch build: every core encodes (RAG_INDEX_THREADS), not the share a server keeps per call
+            embedder = Embedder(settings.model_copy(update={"threads": settings.index_threads}), progress=not quiet)
         built = build_index(corpus_dir, index_dir, embedder, ann_threshold=settings.ann_threshold, progress=not quiet,
                             on_stage=lambda m: typer.echo(m, err=True), settings=settings)
     except (CorpusError, StoreUnavailable) as exc:

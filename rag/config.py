@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="cache folder for the built model")
     model: str | None = Field(default=None, description="a sentence-transformers model path instead of the bundled one")
     threads: int = Field(default_factory=_default_threads, ge=1, le=64)
+    index_threads: int = Field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)), ge=1, le=64,
+                               description="threads per encoder call in `rag index` (and the first build of `rag serve`): "
+                               "a batch build has the machine to itself; uploads to a running server use `threads`")
     runtime: Runtime = Field(
         default="onnx", description="how the encoders run: onnx (ONNX Runtime fp32, the default: same answers as torch, "
         "faster), onnx-int8 (ONNX Runtime, int8 weights), torch (fp32) or int8 (torch dynamic quantization); "

@@ -8,7 +8,10 @@ article, and 突破1100亿元 vs 1100亿元 being the same value are matters of 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import replace
+
+import cn2an
 
 from .reader.features import Span
 from .tokenizing import normalize
@@ -16,7 +19,15 @@ from .tokenizing import normalize
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;…]*[”’」』)）]*")
 CLAUSE_BREAK = re.compile(r"[，,。；;！？!?：:]")
 _PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
-_UNIT = r"(?:余|多)?(?:万亿|亿|万|千|百)?(?:余|多)?(?:亿元|万元|亿美元|万美元|美元|元|家|个百分点|个平方公里|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|周年|年|岁|级|英寸)?"
+# 大 last: "6大主攻方向", "四大产业" count things; 年 before it keeps "2024年大…" a year.
+_UNITS = ("亿元|万元|亿美元|万美元|美元|元|家|个百分点|个平方公里|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|"
+          "座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|周年|年|岁|级|英寸|大")
+_MAGNITUDE = r"(?:余|多)?(?:万亿|亿|万|千|百)?(?:余|多)?"
+_UNIT = rf"{_MAGNITUDE}(?:{_UNITS})?"
+# Chinese numerals count (四大, 两个) and rank (第七) as digits do; unlike digits they need a unit or
+# 第, or every 一 of 一体化 would be a figure.
+_CN = "零一二三四五六七八九十百千两"
+_CN_FIGURE = re.compile(rf"(第)([{_CN}]+)|(?<![{_CN}])([{_CN}]+)(?={_MAGNITUDE}(?:{_UNITS}))")
 _DATE = re.compile(
     r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
 )
@@ -24,7 +35,8 @@ QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全�
 POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
 RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 # A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
-_QUANTITY = re.compile(r"(?<![\d.])\d+(?:\.\d+)?" + _UNIT + r"(?:以上|左右)?")
+_QUANTITY = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?{_UNIT}(?:以上|左右)?|第\d+|第[{_CN}]+"
+                       rf"|(?<![{_CN}])[{_CN}]+{_MAGNITUDE}(?:{_UNITS})(?:以上|左右)?")
 
 
 def resolve_relative(text: str, year: int | None) -> str:
@@ -39,10 +51,26 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans or [(0, len(text))]
 
 
+def arabic(text: str) -> str:
+    """The Chinese-numeral figures of ``text`` in digits (四大 → 4大, 第十一 → 第11), so a figure compares
+    across scripts; numerals that are not figures (一体化, 十里铺) stay."""
+    def digits(match: re.Match) -> str:
+        ordinal, numeral = match.group(1) or "", match.group(2) or match.group(3)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return f"{ordinal}{cn2an.cn2an(numeral, 'smart')}"
+        except (ValueError, KeyError):  # not a well-formed numeral (十十): leave it as written
+            return match.group(0)
+
+    return _CN_FIGURE.sub(digits, text)
+
+
 def value_key(value: str) -> str:
-    """Compare values as numbers with units, ignoring 近/约/突破, width and digit grouping; and posts
+    """Compare values as numbers with units, ignoring 近/约/突破, width, digit grouping and numeral
+    script (第七 is 第7); and posts
     without the place in front (石家庄市鹿泉区委副书记 is 鹿泉区委副书记)."""
-    key = re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", normalize(value)))
+    key = re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", arabic(normalize(value))))
     return QUALIFIER.sub("", key) if POST_TITLE.search(key) else key
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.reader.features import Span
-from rag.spans import figure_in, figure_units, respective
+from rag.spans import figure_in, figure_units, respective, unit_of, value_key
 
 
 def highlighted(citation):
@@ -186,6 +186,20 @@ def test_a_clause_read_whole_gives_the_one_figure_it_states():
 def test_the_figures_of_a_clause_are_told_by_unit_leaving_out_years():
     assert figure_units("1100亿元") == ["亿元"]
     assert figure_units("30%以上,2024年突破1100亿元") == ["%", "亿元"]
+
+
+def test_chinese_numeral_figures_compare_as_digits():
+    assert value_key("第七") == value_key("第7") != value_key("第八")
+    assert value_key("四大") == value_key("4大") and unit_of("六大") == unit_of("6大") == "大"
+    assert figure_units("中竞争力排名第八") == ["第"] and figure_units("三千万元") == ["万元"]
+    assert figure_units("推进京津冀一体化，建设十里铺") == []  # numerals that count nothing are no figures
+
+
+def test_a_rank_reported_differently_in_two_years_is_a_conflict(engine):
+    # 2021: 位列第七; 2023: 在全国211个生物医药产业园区中竞争力排名第八.
+    response = engine.ask("石家庄高新区的生物医药产业园区在全国竞争力排名中位列第几？")
+    assert response.status == "conflict", response.answer
+    assert [(c["value"], c["date"]) for c in response.conflict] == [("第八", "2023-05-16"), ("第七", "2021-12-22")]
 
 
 def test_a_conflict_is_found_in_the_one_figure_of_a_clause_that_differs(engine):
