@@ -103,6 +103,7 @@ def reader_train(
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps (a smoke run)")] = None,
     init_delta: Annotated[Optional[Path], typer.Option("--init-from", help="continue from a trained delta (e.g. rag/data/reader); its manifest's history is kept")] = None,
+    answer_negatives: Annotated[float, typer.Option("--answer-negatives", min=0, max=1, help="share of questions also shown their passage with the answer's sentences cut out, as no-answer cases")] = 0.15,
 ) -> None:
     """Fine-tune the span reader on public Chinese QA data; resumes from OUT/checkpoint.pt.
 
@@ -118,7 +119,8 @@ def reader_train(
         fail(f"training data not found: {', '.join(missing)}")
     config = TrainConfig(data=[str(f) for f in files], out=str(out), base_model=str(ensure_model(settings.home)),
                          epochs=epochs, frozen_layers=frozen_layers, learning_rate=learning_rate, seed=seed,
-                         threads=threads, max_steps=max_steps, init_delta=str(init_delta) if init_delta else None)
+                         threads=threads, max_steps=max_steps, init_delta=str(init_delta) if init_delta else None,
+                         answer_negatives=answer_negatives)
     checkpoint = train(config)
     typer.echo(f"trained: {checkpoint}")
 

@@ -119,6 +119,17 @@ def test_traditional_data_is_simplified_and_shifted_answers_are_found(tmp_path):
     assert example.context[example.starts[0]:].startswith("台北市")
 
 
+def test_a_passage_without_its_answer_sentences_is_a_no_answer_case():
+    from rag.reader.squad import Example
+    from rag.reader.train import without_answer
+
+    example = Example("1", "长江", PASSAGE, "长江全长多少公里？", ("6300公里",), (PASSAGE.index("6300公里"),))
+    cut = without_answer(example)
+    assert cut == PASSAGE[PASSAGE.index("长江发源于"):]  # the first sentence held the answer
+    across = Example("2", "长江", PASSAGE, "?", ("流域面积约180万平方公里。长江发源于",), (0,))
+    assert without_answer(across) is None  # an answer across two sentences: nothing is cut, no case
+
+
 def test_training_checkpoints_and_resumes(tmp_path):
     from rag.reader.train import TrainConfig, train
 

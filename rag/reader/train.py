@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class TrainConfig:
     stride: int = STRIDE
     retrieved_negatives: float = 0.3  # share of questions also paired with a passage that does not answer
     passage_negatives: float = 0.1  # share of questions also given a window of their passage without the answer
+    answer_negatives: float = 0.15  # share also given their passage with the answer's sentences cut out (none before the 2,500-step delta)
     validation_every: int = 20  # every n-th article of the first file is held out for validation
     seed: int = 13
     threads: int = 2
@@ -101,6 +103,26 @@ def retrieved_negatives(examples: list[Example], share: float, rng: random.Rando
     return negatives
 
 
+def without_answer(example: Example) -> str | None:
+    """The passage with every sentence that holds an answer cut out, or None when nothing is left
+    or an answer still shows: the same subject and wording with the fact asked for gone, which is
+    how an unanswerable question looks to the reader (a retrieved negative is usually off topic)."""
+    sentences = [s for s in re.split(r"(?<=[。！？!?])", example.context) if s]
+    kept = [s for s in sentences if not any(a in s for a in example.answers if a)]
+    text = "".join(kept)
+    if len(kept) == len(sentences) or len(text) < 20 or any(a in text for a in example.answers if a):
+        return None
+    return text
+
+
+def _read_window(tokenizer, question: str, passage: str, config: TrainConfig) -> TrainingWindow:
+    """The window of ``passage`` the product would read for ``question`` (sharing most of its words), as a "no answer" case."""
+    cut = cut_windows(tokenizer, question, [passage], config.max_length, config.stride)
+    asked = question_chars(question)
+    window = max(cut, key=lambda w: overlap(w, asked, passage))
+    return TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER)
+
+
 def build_windows(tokenizer, examples: list[Example], config: TrainConfig, rng: random.Random) -> list[TrainingWindow]:
     """One window holding the answer per question, plus the "no answer" windows."""
     negatives = retrieved_negatives(examples, config.retrieved_negatives, rng)
@@ -120,10 +142,9 @@ def build_windows(tokenizer, examples: list[Example], config: TrainConfig, rng: 
             window, _ = rng.choice(without)
             windows.append(TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER))
         if i in negatives:
-            cut = cut_windows(tokenizer, example.question, [negatives[i]], config.max_length, config.stride)
-            asked = question_chars(example.question)  # the window the product would read
-            window = max(cut, key=lambda w: overlap(w, asked, negatives[i]))
-            windows.append(TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER))
+            windows.append(_read_window(tokenizer, example.question, negatives[i], config))
+        if config.answer_negatives and rng.random() < config.answer_negatives and (cut_out := without_answer(example)):
+            windows.append(_read_window(tokenizer, example.question, cut_out, config))
     return windows
 
 
