@@ -103,16 +103,22 @@ def retrieved_negatives(examples: list[Example], share: float, rng: random.Rando
     return negatives
 
 
-def without_answer(example: Example) -> str | None:
-    """The passage with every sentence that holds an answer cut out, or None when nothing is left
-    or an answer still shows: the same subject and wording with the fact asked for gone, which is
-    how an unanswerable question looks to the reader (a retrieved negative is usually off topic)."""
-    sentences = [s for s in re.split(r"(?<=[。！？!?])", example.context) if s]
-    kept = [s for s in sentences if not any(a in s for a in example.answers if a)]
+def cut_answers(context: str, answers) -> str | None:
+    """``context`` with every sentence that holds one of ``answers`` cut out, or None when nothing is
+    cut, too little is left or an answer still shows."""
+    sentences = [s for s in re.split(r"(?<=[。！？!?])", context) if s]
+    kept = [s for s in sentences if not any(a in s for a in answers if a)]
     text = "".join(kept)
-    if len(kept) == len(sentences) or len(text) < 20 or any(a in text for a in example.answers if a):
+    if len(kept) == len(sentences) or len(text) < 20 or any(a in text for a in answers if a):
         return None
     return text
+
+
+def without_answer(example: Example) -> str | None:
+    """The passage with its answer's sentences cut out: the same subject and wording with the fact
+    asked for gone, which is how an unanswerable question looks to the reader (a retrieved negative
+    is usually off topic)."""
+    return cut_answers(example.context, example.answers)
 
 
 def _read_window(tokenizer, question: str, passage: str, config: TrainConfig) -> TrainingWindow:
