@@ -12,6 +12,7 @@ import pytest
 
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.reader.metrics import f1
 from rag.reader.reader import Reader
 from rag.runtime import onnx
 
@@ -39,7 +40,10 @@ def test_the_onnx_runtimes_embed_and_read_like_torch(runtime, reader, torch_embe
     read = Reader(reader.path, threads=1, runtime=runtime)
     for question, passage in QUESTIONS:
         ours, theirs = read.read(question, [passage])[0], reader.read(question, [passage])[0]
-        assert (ours.start, ours.end, ours.text) == (theirs.start, theirs.end, theirs.text), (ours, theirs)
+        if runtime == "onnx":
+            assert (ours.start, ours.end, ours.text) == (theirs.start, theirs.end, theirs.text), (ours, theirs)
+        else:  # int8 may move an edge by a qualifier (约3000亩 → 3000亩), not the answer
+            assert f1(ours.text, [theirs.text]) >= onnx.MIN_SPAN_F1[runtime], (ours, theirs)
     windows = read.windows(QUESTIONS[0][0], [QUESTIONS[0][1]], None)
     assert [s.shape for s in read.logits(windows)] == [s.shape for s in reader.logits(windows)]
 

@@ -43,6 +43,9 @@ _QUESTIONS = [
 ]
 _MIN_COSINE = {"onnx": 0.9999, "onnx-int8": 0.99}
 _MAX_LOGIT_DIFF = 0.01  # fp32 only: int8 is held to the same best spans instead
+# How much of torch's best span the export's must share (character F1): fp32 reads the same span; int8
+# may move an edge by a qualifier (约3000亩 → 3000亩, seen on one CPU and not another), not the answer.
+MIN_SPAN_F1 = {"onnx": 1.0, "onnx-int8": 0.8}
 
 
 def export_folder(home: Path, source: Path, kind: str, runtime: str) -> Path:
@@ -115,6 +118,7 @@ def _verify(kind: str, source: Path, model: Path, runtime: str) -> dict:
                             f"to torch's, below {_MIN_COSINE[runtime]}")
         return {"cosine_min": round(float(cosine.min()), 5)}
     from ..reader.features import best_spans
+    from ..reader.metrics import f1
     from ..reader.reader import Reader, pad_windows
 
     reader, diffs = Reader(source, threads=1), []
@@ -126,7 +130,7 @@ def _verify(kind: str, source: Path, model: Path, runtime: str) -> dict:
             got = starts[row, :len(start)], ends[row, :len(end)]
             diffs.append(max(float(np.abs(got[0] - start).max()), float(np.abs(got[1] - end).max())))
             want, have = best_spans(window, start, end, passage, top=1), best_spans(window, *got, passage, top=1)
-            if [s.text for s in want] != [s.text for s in have]:
+            if len(want) != len(have) or want and f1(have[0].text, [want[0].text]) < MIN_SPAN_F1[runtime]:
                 raise OnnxError(f"the {runtime} export of {source} reads {[s.text for s in have]} where torch reads "
                                 f"{[s.text for s in want]} ({question})")
     if runtime == "onnx" and max(diffs) > _MAX_LOGIT_DIFF:
