@@ -125,30 +125,21 @@ def write(weights: AnswerWeights, report: dict, path: Path) -> None:
 
 def write_corpus(examples, folder: Path, absent_every: int = 2) -> list[dict]:
     """Passages of held-out training questions as a corpus folder (one article each), and their
-    questions. Every ``absent_every``-th passage has no answer in the corpus, so the not-found
-    threshold learns from questions a user could really ask of it: half of those are left out
-    (the question is about something the corpus lacks), half are kept with every sentence holding
-    one of their answers cut out (the corpus has the subject but not the fact: the harder case)."""
-    from .reader.train import cut_answers
-
+    questions. Every ``absent_every``-th passage is left out, so its questions have no answer in the
+    corpus: the not-found threshold learns from questions a user could really ask of it."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.md"):
         old.unlink()
-    passages: dict[str, list] = {}
-    for example in examples:
-        passages.setdefault(example.context, []).append(example)
+    names: dict[str, str] = {}
     items = []
-    for number, (context, asked) in enumerate(passages.items(), 1):
-        text = context
-        if number % absent_every == 0:
-            cut = cut_answers(context, [a for e in asked for a in e.answers])
-            text = cut if cut and (number // absent_every) % 2 else None
-        if text is not None:
-            title = asked[0].title.replace('"', "'")
-            (folder / f"p{number:04d}.md").write_text(
-                f'---\ntitle: "{title}"\nsource: held-out training passage\n---\n\n{text}\n', encoding="utf-8")
-        for example in asked:
-            answered = text is not None and any(a in text for a in example.answers)
-            items.append({"id": example.id, "question": example.question, "answers": list(example.answers) if answered else [],
-                          "kind": "fact" if answered else "unanswerable"})
+    for example in examples:
+        if example.context not in names:
+            names[example.context] = f"p{len(names):04d}"
+            if len(names) % absent_every:
+                title = example.title.replace('"', "'")
+                (folder / f"{names[example.context]}.md").write_text(
+                    f'---\ntitle: "{title}"\nsource: held-out training passage\n---\n\n{example.context}\n', encoding="utf-8")
+        present = (folder / f"{names[example.context]}.md").exists()
+        items.append({"id": example.id, "question": example.question, "answers": list(example.answers) if present else [],
+                      "kind": "fact" if present else "unanswerable"})
     return items

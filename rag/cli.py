@@ -103,7 +103,7 @@ def reader_train(
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps (a smoke run)")] = None,
     init_delta: Annotated[Optional[Path], typer.Option("--init-from", help="continue from a trained delta (e.g. rag/data/reader); its manifest's history is kept")] = None,
-    answer_negatives: Annotated[float, typer.Option("--answer-negatives", min=0, max=1, help="share of questions also shown their passage with the answer's sentences cut out, as no-answer cases")] = 0.15,
+    answer_negatives: Annotated[float, typer.Option("--answer-negatives", min=0, max=1, help="share of questions also shown their passage with the answer's sentences cut out, as no-answer cases")] = 0.0,
 ) -> None:
     """Fine-tune the span reader on public Chinese QA data; resumes from OUT/checkpoint.pt.
 

@@ -130,21 +130,6 @@ def test_a_passage_without_its_answer_sentences_is_a_no_answer_case():
     assert without_answer(across) is None  # an answer across two sentences: nothing is cut, no case
 
 
-def test_the_calibration_corpus_lacks_some_answers_wholly_and_some_in_part(tmp_path):
-    from rag.calibrate import write_corpus
-    from rag.reader.squad import Example
-
-    other = "黄山位于安徽省南部，以奇松、怪石、云海、温泉著称。1990年被列入世界遗产名录。"
-    examples = [Example(str(n), "t", text, f"问题{n}", (answer,), (text.index(answer),))
-                for n, (text, answer) in enumerate([(PASSAGE, "6300公里"), (other, "1990年"), (PASSAGE + "。", "东海"),
-                                                    (other + "。", "安徽省南部")])]
-    items = write_corpus(examples, tmp_path, absent_every=2)
-    assert [item["kind"] for item in items] == ["fact", "unanswerable", "fact", "unanswerable"]
-    written = sorted(path.read_text(encoding="utf-8") for path in tmp_path.glob("*.md"))
-    assert len(written) == 3  # the 4th passage is left out
-    assert any("黄山位于安徽省南部" in text and "1990年" not in text for text in written)  # the 2nd kept without its answer
-
-
 def test_training_checkpoints_and_resumes(tmp_path):
     from rag.reader.train import TrainConfig, train
 

@@ -77,7 +77,9 @@ def test_rebuild_while_serving_loses_no_request(private_index, settings, embedde
             while http.get("/health").json()["index_version"] != built.version and time.time() < deadline:
                 time.sleep(0.2)
             assert http.get("/health").json()["index_version"] == built.version != old_version
-            time.sleep(0.5)  # a few more requests on the new version
+            switched, deadline = len(served), time.time() + 30  # then requests on the new version, however loaded the machine
+            while len(served) < max(3, switched + 1) and not failures and time.time() < deadline:
+                time.sleep(0.1)
         finally:
             stop.set()
             for asker in askers:
