@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 # What CI holds the product to (raise these as answers improve; see eval/reports/ and eval/README.md):
 # the gold set, the held-out sets written without the system, each a small margin below what the
 # learned reader reaches today (lower than the hand rules reached on the seed articles: see eval/README.md).
-EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.85 --min-abstention 0.70 --max-wrongly-abstained 0.08 --min-conflict-coverage 0.85
+EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.86 --min-abstention 0.70 --max-wrongly-abstained 0.08 --min-conflict-coverage 0.85
 HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.77 --min-abstention 0.20 --max-wrongly-abstained 0.12
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.69 --max-wrongly-abstained 0.21
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.68 --min-abstention 0.25 --max-wrongly-abstained 0.14
