@@ -68,8 +68,7 @@ def arabic(text: str) -> str:
 
 def value_key(value: str) -> str:
     """Compare values as numbers with units, ignoring 近/约/突破, width, digit grouping and numeral
-    script (第七 is 第7); and posts
-    without the place in front (石家庄市鹿泉区委副书记 is 鹿泉区委副书记)."""
+    script (第七 is 第7); and posts without the place in front (石家庄市鹿泉区委副书记 is 鹿泉区委副书记)."""
     key = re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", arabic(normalize(value))))
     return QUALIFIER.sub("", key) if POST_TITLE.search(key) else key
 
