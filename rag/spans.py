@@ -27,7 +27,7 @@ _UNIT = rf"{_MAGNITUDE}(?:{_UNITS})?"
 # Chinese numerals count (四大, 两个) and rank (第七) as digits do; unlike digits they need a unit or
 # 第, or every 一 of 一体化 would be a figure.
 _CN = "零一二三四五六七八九十百千两"
-_CN_FIGURE = re.compile(rf"(第)([{_CN}]+)|(?<![{_CN}])([{_CN}]+)(?={_MAGNITUDE}(?:{_UNITS}))")
+_CN_NUMERAL = re.compile(rf"(?<=第)[{_CN}]+|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))")
 _DATE = re.compile(
     r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
 )
@@ -35,8 +35,8 @@ QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全�
 POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
 RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 # A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
-_QUANTITY = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?{_UNIT}(?:以上|左右)?|第\d+|第[{_CN}]+"
-                       rf"|(?<![{_CN}])[{_CN}]+{_MAGNITUDE}(?:{_UNITS})(?:以上|左右)?")
+_QUANTITY = re.compile(rf"(?:(?<![\d.])\d+(?:\.\d+)?|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))){_UNIT}(?:以上|左右)?"
+                       rf"|第\d+|第[{_CN}]+")
 
 
 def resolve_relative(text: str, year: int | None) -> str:
@@ -55,15 +55,14 @@ def arabic(text: str) -> str:
     """The Chinese-numeral figures of ``text`` in digits (四大 → 4大, 第十一 → 第11), so a figure compares
     across scripts; numerals that are not figures (一体化, 十里铺) stay."""
     def digits(match: re.Match) -> str:
-        ordinal, numeral = match.group(1) or "", match.group(2) or match.group(3)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return f"{ordinal}{cn2an.cn2an(numeral, 'smart')}"
+                return str(cn2an.cn2an(match.group(0), "smart"))
         except (ValueError, KeyError):  # not a well-formed numeral (十十): leave it as written
             return match.group(0)
 
-    return _CN_FIGURE.sub(digits, text)
+    return _CN_NUMERAL.sub(digits, text)
 
 
 def value_key(value: str) -> str:
