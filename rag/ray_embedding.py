@@ -24,6 +24,31 @@ class RayUnavailable(Exception):
     """Ray is not installed, or the cluster cannot be joined."""
 
 
+LOCAL_START_ATTEMPTS = 3  # a local Ray whose node does not register in Ray's fixed 30 s (a busy machine) is started again
+
+
+def start_ray(address: str | None = None, **options) -> None:
+    """Start a local Ray (``address`` None) or join a cluster, unless this process already has one.
+
+    Why the retry: on a loaded machine the local raylet can miss Ray's fixed 30 s registration
+    window, and Ray then raises a bare ``Exception``; a second start usually succeeds. Joining a
+    cluster is tried once. Every failure ends as :class:`RayUnavailable` with the reason."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    attempts = 1 if address else LOCAL_START_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     runtime_env={"env_vars": {"RAG_THREADS": "1"}}, **options)
+            return
+        except Exception as exc:  # Ray reports a node that never registered as a bare Exception
+            ray.shutdown()
+            if attempt == attempts:
+                raise RayUnavailable(f"cannot start or join Ray at {address or 'a local Ray'}: {exc}") from None
+
+
 class EmbedBatch:
     """Ray Data callable class: the encoder loads once per worker actor; each call embeds one batch."""
 
@@ -47,7 +72,7 @@ class RayEmbedder:
     def __init__(self, settings: Settings, address: str | None = None, workers: int | None = None,
                  batch_size: int | None = None, progress: bool = True, embedder: Embedder | None = None) -> None:
         try:
-            import ray
+            import ray  # noqa: F401  (is it installed: start_ray and the job import it where used)
         except ImportError:
             raise RayUnavailable("embedding on Ray needs the ray extra: pip install 'rag-zh[ray]'") from None
         self.local = embedder or Embedder(settings, progress=progress)
@@ -56,13 +81,7 @@ class RayEmbedder:
         self.batch_size = batch_size or settings.ray_batch_size
         self.progress = progress
         self.worker_settings = {"home": str(settings.home), "model": settings.model, "runtime": settings.runtime, "threads": 1}
-        address = address or settings.ray_address
-        if not ray.is_initialized():
-            try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                         runtime_env={"env_vars": {"RAG_THREADS": "1"}})
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise RayUnavailable(f"cannot start or join Ray at {address or 'a local Ray'}: {exc}") from None
+        start_ray(address or settings.ray_address)
         import ray.data
 
         ray.data.DataContext.get_current().enable_progress_bars = progress

@@ -27,7 +27,7 @@ ARTICLES = {
 def test_ray_build_gives_the_in_process_vectors(tmp_path, embedder):
     ray = pytest.importorskip("ray", reason="embedding on Ray needs the ray extra")
     pytest.importorskip("pymilvus", reason="the Milvus store needs the milvus extra")
-    from rag.ray_embedding import RayEmbedder
+    from rag.ray_embedding import RayEmbedder, start_ray
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -35,7 +35,7 @@ def test_ray_build_gives_the_in_process_vectors(tmp_path, embedder):
         (corpus / name).write_text(text, encoding="utf-8")
     local = build_index(corpus, tmp_path / "local", embedder, progress=False, store="faiss")
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"RAG_THREADS": "1"}})
+    start_ray(num_cpus=2)
     try:
         on_ray = RayEmbedder(Settings(threads=1), workers=2, batch_size=2, progress=False, embedder=embedder)
         built = build_index(corpus, tmp_path / "ray", on_ray, progress=False, store="milvus")
