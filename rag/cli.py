@@ -125,6 +125,30 @@ def reader_train(
     typer.echo(f"trained: {checkpoint}")
 
 
+@reader_app.command("pack")
+def reader_pack(
+    out: Annotated[Path, typer.Option("--out", help="folder for the pack (about 20 MB)")] = Path(".rag/reader-pack"),
+    data: Annotated[Optional[list[Path]], typer.Option("--data", help="SQuAD-format training file (repeat); the first also gives the validation articles")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 13,
+) -> None:
+    """Pack the training windows and the 4-bit base weights for full fine-tuning on a CUDA GPU
+    (``python3 -m rag.reader.gpu --pack OUT --out RUN`` there, then ``rag reader export --from RUN``).
+
+    Example: rag reader pack --out .rag/reader-pack
+    """
+    from .model import ensure_model
+    from .reader.gpu import pack
+    from .reader.train import TRAIN_FILES, TrainConfig
+
+    files = data or [Path("../shared/qa-data") / name for name in TRAIN_FILES]
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        fail(f"training data not found: {', '.join(missing)}")
+    config = TrainConfig(data=[str(f) for f in files], out="gpu", base_model=str(ensure_model(get_settings().home)),
+                         frozen_layers=0, seed=seed)
+    typer.echo(f"packed: {pack(config, out)}")
+
+
 def _reader_path(delta: Optional[Path]) -> Path:
     from .model import ModelError
     from .reader.build import ensure_reader
@@ -137,7 +161,7 @@ def _reader_path(delta: Optional[Path]) -> Path:
 
 @reader_app.command("export")
 def reader_export(
-    train_dir: Annotated[Path, typer.Option("--from", help="the training folder (checkpoint.pt, config.json, train-log.jsonl)")] = Path(".rag/reader-train"),
+    train_dir: Annotated[Path, typer.Option("--from", help="the training folder (checkpoint.pt or a GPU run's trained-*.safetensors, config.json, train-log.jsonl)")] = Path(".rag/reader-train"),
     out: Annotated[Path, typer.Option("--out", help="where the delta and its manifest go")] = Path("rag/data/reader"),
 ) -> None:
     """Write a training checkpoint as the shipped fp16 delta, with a manifest saying how it was made
@@ -151,6 +175,10 @@ def reader_export(
     from .reader.train import manifest_for, validation_examples
 
     checkpoint = train_dir / "checkpoint.pt"
+    if not checkpoint.is_file() and (train_dir / "trained-0.safetensors").is_file():  # a GPU run's parts
+        from .reader.gpu import join_parts
+
+        checkpoint = join_parts(train_dir)
     if not checkpoint.is_file():
         fail(f"no checkpoint in {train_dir}: run `rag reader train --out {train_dir}` first")
     manifest = manifest_for(train_dir)

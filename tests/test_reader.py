@@ -130,9 +130,8 @@ def test_a_passage_without_its_answer_sentences_is_a_no_answer_case():
     assert without_answer(across) is None  # an answer across two sentences: nothing is cut, no case
 
 
-def test_training_checkpoints_and_resumes(tmp_path):
-    from rag.reader.train import TrainConfig, train
-
+def _tiny_squad(tmp_path) -> Path:
+    """Two articles, four questions, in SQuAD format."""
     contexts = [PASSAGE, "黄山位于安徽省南部，以奇松、怪石、云海、温泉著称，1990年被列入世界遗产名录。"]
     qas = [("长江全长多少公里？", "6300公里", 0), ("长江注入哪里？", "东海", 0), ("黄山位于哪里？", "安徽省南部", 1),
            ("黄山哪一年列入世界遗产名录？", "1990年", 1)]
@@ -141,6 +140,13 @@ def test_training_checkpoints_and_resumes(tmp_path):
         for j, (q, a, k) in enumerate(qas) if k == i]}]} for i, c in enumerate(contexts)]}
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_training_checkpoints_and_resumes(tmp_path):
+    from rag.reader.train import TrainConfig, train
+
+    path = _tiny_squad(tmp_path)
     out = tmp_path / "run"
     base = str(ensure_model(get_settings().home, progress=False))
     config = dict(data=[str(path)], out=str(out), base_model=base, batch_size=2, threads=1, save_every=1,
@@ -154,6 +160,39 @@ def test_training_checkpoints_and_resumes(tmp_path):
     assert state["step"] == 2
     assert all(name.startswith(("roberta.encoder.layer.10.", "roberta.encoder.layer.11.", "qa_outputs.")) for name in state["trained"])
     assert json.loads((out / "config.json").read_text())["data_sha256"]["tiny.json"]
+
+
+def test_a_gpu_pack_holds_the_base_model_and_its_run_exports_as_a_delta(tmp_path):
+    """The pack's 4-bit weights unpack to exactly the rebuilt model's, and a run on it (here on
+    the CPU, two steps) leaves parts that join into a checkpoint the export describes."""
+    from safetensors.torch import load_file
+
+    from rag.reader.gpu import Pack, join_parts, main, pack
+    from rag.reader.train import TrainConfig, manifest_for
+
+    base = ensure_model(get_settings().home, progress=False)
+    config = TrainConfig(data=[str(_tiny_squad(tmp_path))], out="gpu", base_model=str(base), frozen_layers=10,
+                         batch_size=2, save_every=1, validation_every=2)
+    packed = Pack(pack(config, tmp_path / "pack"))
+    rebuilt = load_file(str(base / "model.safetensors"))
+    weights = packed.base_weights()
+    assert torch.equal(torch.from_numpy(weights["roberta.encoder.layer.3.attention.self.query.weight"]),
+                       rebuilt["encoder.layer.3.attention.self.query.weight"])
+    vocab = torch.from_numpy(packed.arrays["vocab"]).long()
+    assert torch.equal(torch.from_numpy(weights["roberta.embeddings.word_embeddings.weight"]),
+                       rebuilt["embeddings.word_embeddings.weight"][vocab])
+    assert torch.equal(torch.from_numpy(weights["roberta.embeddings.position_embeddings.weight"]),
+                       rebuilt["embeddings.position_embeddings.weight"])
+    assert len(packed.training_windows()) >= 2 and packed.meta["held"]  # t0 held out, t1 trained on
+
+    run = tmp_path / "run"
+    main(["--pack", str(tmp_path / "pack"), "--out", str(run), "--runs", '[{"max_steps": 2}]'])
+    state = torch.load(join_parts(run), weights_only=False)
+    assert state["step"] == 2
+    assert all(name.startswith(("roberta.encoder.layer.10.", "roberta.encoder.layer.11.", "qa_outputs.")) for name in state["trained"])
+    manifest = manifest_for(run)
+    assert manifest["frozen_layers"] == 10 and manifest["config"]["device"] == "cpu"
+    assert manifest["config"]["data_sha256"]["tiny.json"]
 
 
 def test_the_int8_runtime_reads_and_embeds_like_fp32(reader, embedder):

@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import zhconv
-
 _SEARCH_RADIUS = 8  # characters around a stated offset where a shifted answer is looked for
 
 
@@ -29,6 +27,12 @@ class Example:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _simplified(text: str) -> str:
+    import zhconv  # imported here: a GPU machine that trains on packed windows (rag.reader.gpu) has no zhconv
+
+    return zhconv.convert(text, "zh-cn")
 
 
 def _locate(context: str, text: str, start: int) -> int:
@@ -50,7 +54,7 @@ def load_examples(path: Path, simplify: bool | None = None) -> list[Example]:
     path = Path(path)
     if simplify is None:
         simplify = "drcd" in path.name.lower()
-    convert = (lambda text: zhconv.convert(text, "zh-cn")) if simplify else (lambda text: text)
+    convert = _simplified if simplify else str
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
     examples = []
     for article in data:

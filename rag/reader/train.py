@@ -52,6 +52,7 @@ class TrainConfig:
     save_every: int = 25
     max_steps: int | None = None
     init_delta: str | None = None  # a shipped delta to continue from (its trained layers and span head)
+    device: str = "cpu"  # where it trained: "cpu", or the GPU and precision of a `rag.reader.gpu` run
     data_sha256: dict[str, str] = field(default_factory=dict)
 
 
