@@ -186,8 +186,11 @@ def _batch(windows: list[TrainingWindow], rows: list[int], device: str):
     return ids.to(device), mask.to(device), targets.to(device)
 
 
-def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device: str, log) -> None:
-    """All layers above ``config.frozen_layers`` and the span head learn; embeddings stay as they are."""
+def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device: str, log,
+              deadline: float = float("inf")) -> None:
+    """All layers above ``config.frozen_layers`` and the span head learn; embeddings stay as they are.
+    A run still going at ``deadline`` (a wall-clock time) stops there, so the machine's time limit
+    never takes its result with it."""
     import torch
 
     learning = trained_parameters(model, config.frozen_layers)
@@ -221,10 +224,14 @@ def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         running.append(loss.detach())
-        if (step + 1) % config.save_every == 0 or step + 1 == total:
+        stopping = time.time() > deadline
+        if (step + 1) % config.save_every == 0 or step + 1 == total or stopping:
             log(event="step", step=step + 1, of=total, loss=round(float(torch.stack(running).mean()), 4),
                 lr=scheduler.get_last_lr()[0], time=time.strftime("%Y-%m-%dT%H:%M:%S"))
             running = []
+        if stopping:
+            log(event="stopped", step=step + 1, of=total, reason="deadline")
+            break
     model.eval()
 
 
@@ -344,7 +351,8 @@ def main(argv: list[str] | None = None) -> None:
         if config.init_delta:
             load_delta(model, Path(config.init_delta))
         lines: list[dict] = []
-        fine_tune(model, windows, config, device, lambda **r: (lines.append(r), log(run=number, **r)))
+        fine_tune(model, windows, config, device, lambda **r: (lines.append(r), log(run=number, **r)),
+                  deadline=began + args.budget)
         score = held_out_score(model, pack_, device)
         epoch_seconds = max(epoch_seconds, (time.time() - started) / config.epochs)
         results.append({"run": number, "change": change, **score, "seconds": round(time.time() - started, 1)})
