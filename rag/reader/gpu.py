@@ -28,12 +28,14 @@ import numpy as np
 
 from .features import AGREEMENT_CANDIDATES, Window, best_spans, by_agreement
 from .metrics import exact_match, f1
-from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, additive_mask, batches, trained_parameters
+from .reader import pad_windows
+from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, batch_tensors, batches, trained_parameters
 
 ARRAYS = "windows-and-weights.npz"
 META = "pack.json"
 PART_BYTES = 15 << 20  # a checkpoint part stays under 16 MiB (what a device call can bring back per file)
 SPECIAL_IDS = (0, 1, 2, 3)  # <s> <pad> </s> <unk>: kept, so they keep their ids in the packed vocabulary
+PAD_ID = 1
 
 
 # ---------------------------------------------------------------- here: the pack
@@ -173,19 +175,6 @@ def load_delta(model, delta: Path) -> None:
     model.load_state_dict(trained, strict=False)
 
 
-def _batch(windows: list[TrainingWindow], rows: list[int], device: str):
-    import torch
-
-    width = max(len(windows[j].input_ids) for j in rows)
-    ids = torch.full((len(rows), width), 1, dtype=torch.long)  # 1 = <pad>
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, j in enumerate(rows):
-        ids[row, :len(windows[j].input_ids)] = torch.tensor(windows[j].input_ids)
-        mask[row, :len(windows[j].input_ids)] = 1
-    targets = torch.tensor([(windows[j].start, windows[j].end) for j in rows])
-    return ids.to(device), mask.to(device), targets.to(device)
-
-
 def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device: str, log,
               deadline: float = float("inf")) -> None:
     """All layers above ``config.frozen_layers`` and the span head learn; embeddings stay as they are.
@@ -212,12 +201,12 @@ def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device:
         epoch, index = divmod(step, steps_per_epoch)
         if index == 0:
             order = batches(windows, config.batch_size, config.seed, epoch)
-        ids, mask, targets = _batch(windows, order[index], device)
+        ids, mask, starts, ends = (t.to(device) for t in batch_tensors(windows, order[index], PAD_ID))
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=device != "cpu"):
             logits = model(input_ids=ids, attention_mask=mask)
         start = logits.start_logits.float().masked_fill(mask == 0, -1e4)
         end = logits.end_logits.float().masked_fill(mask == 0, -1e4)
-        loss = (loss_fn(start, targets[:, 0]) + loss_fn(end, targets[:, 1])) / 2
+        loss = (loss_fn(start, starts) + loss_fn(end, ends)) / 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(learning.values()), 1.0)
         optimizer.step()
@@ -246,13 +235,8 @@ def held_out_score(model, pack: Pack, device: str, batch_size: int = 128) -> dic
     with torch.inference_mode():
         for first in range(0, len(order), batch_size):
             rows = order[first:first + batch_size]
-            width = max(len(windows[i].input_ids) for i in rows)
-            ids = torch.full((len(rows), width), 1, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, i in enumerate(rows):
-                ids[r, :len(windows[i].input_ids)] = torch.tensor(windows[i].input_ids)
-                mask[r, :len(windows[i].input_ids)] = 1
-            out = model(input_ids=ids.to(device), attention_mask=mask.to(device))
+            ids, mask = (torch.from_numpy(a).to(device) for a in pad_windows([windows[i] for i in rows], PAD_ID))
+            out = model(input_ids=ids, attention_mask=mask)
             starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
             for r, i in enumerate(rows):
                 logits[i] = (starts[r], ends[r])

@@ -165,7 +165,7 @@ def batches(windows: list[TrainingWindow], batch_size: int, seed: int, epoch: in
     return result
 
 
-def _tensors(windows: list[TrainingWindow], batch: list[int], pad_id: int):
+def batch_tensors(windows: list[TrainingWindow], batch: list[int], pad_id: int):
     import torch
 
     width = max(len(windows[j].input_ids) for j in batch)
@@ -291,7 +291,7 @@ def train(config: TrainConfig) -> Path:
     while step < total:
         epoch, index = divmod(step, steps_per_epoch)
         batch = batches(windows, config.batch_size, config.seed, epoch)[index]
-        ids, mask, starts, ends = _tensors(windows, batch, pad_id)
+        ids, mask, starts, ends = batch_tensors(windows, batch, pad_id)
         tick = time.time()
         with torch.no_grad():
             hidden = model.roberta.embeddings(input_ids=ids)
