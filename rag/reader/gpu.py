@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import time
 from dataclasses import asdict, replace
@@ -29,7 +28,7 @@ import numpy as np
 from .features import AGREEMENT_CANDIDATES, Window, best_spans, by_agreement
 from .metrics import exact_match, f1
 from .reader import pad_windows
-from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, batch_tensors, batches, trained_parameters
+from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, batch_tensors, batches, learn, optimization, span_loss, trained_parameters
 
 ARRAYS = "windows-and-weights.npz"
 META = "pack.json"
@@ -182,19 +181,7 @@ def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device:
     never takes its result with it."""
     import torch
 
-    learning = trained_parameters(model, config.frozen_layers)
-    for name, p in model.named_parameters():
-        p.requires_grad_(name in learning)
-    decay = [p for n, p in learning.items() if "LayerNorm" not in n and not n.endswith(".bias")]
-    no_decay = [p for n, p in learning.items() if "LayerNorm" in n or n.endswith(".bias")]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
-    steps_per_epoch = math.ceil(len(windows) / config.batch_size)
-    total = config.max_steps or math.ceil(steps_per_epoch * config.epochs)
-    warmup = max(1, int(total * config.warmup))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
-    loss_fn = torch.nn.CrossEntropyLoss()
+    learning, optimizer, scheduler, steps_per_epoch, total = optimization(model, config, len(windows))
     model.train()
     order, running = [], []
     for step in range(total):
@@ -204,14 +191,8 @@ def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device:
         ids, mask, starts, ends = (t.to(device) for t in batch_tensors(windows, order[index], PAD_ID))
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=device != "cpu"):
             logits = model(input_ids=ids, attention_mask=mask)
-        start = logits.start_logits.float().masked_fill(mask == 0, -1e4)
-        end = logits.end_logits.float().masked_fill(mask == 0, -1e4)
-        loss = (loss_fn(start, starts) + loss_fn(end, ends)) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(learning.values()), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = span_loss(logits.start_logits, logits.end_logits, mask, starts, ends)
+        learn(loss, learning, optimizer, scheduler)
         running.append(loss.detach())
         stopping = time.time() > deadline
         if (step + 1) % config.save_every == 0 or step + 1 == total or stopping:

@@ -194,6 +194,46 @@ def trained_parameters(model, frozen_layers: int) -> dict[str, object]:
     return {name: p for name, p in model.named_parameters() if name.startswith(keep) or name.startswith("qa_outputs.")}
 
 
+def optimization(model, config: TrainConfig, windows: int):
+    """What learns and how: the trained parameters (the rest frozen), AdamW without decay on biases
+    and LayerNorms, linear warmup then linear decay to zero; also the steps per epoch and in all."""
+    import torch
+
+    learning = trained_parameters(model, config.frozen_layers)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in learning)
+    decay = [p for n, p in learning.items() if "LayerNorm" not in n and not n.endswith(".bias")]
+    no_decay = [p for n, p in learning.items() if "LayerNorm" in n or n.endswith(".bias")]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
+    steps_per_epoch = math.ceil(windows / config.batch_size)
+    total = config.max_steps or math.ceil(steps_per_epoch * config.epochs)
+    warmup = max(1, int(total * config.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
+    return learning, optimizer, scheduler, steps_per_epoch, total
+
+
+def span_loss(start_logits, end_logits, mask, starts, ends):
+    """Cross-entropy of the answer's start and end positions over each window's own tokens (padding masked)."""
+    import torch.nn.functional as F
+
+    start_logits = start_logits.float().masked_fill(mask == 0, -1e4)
+    end_logits = end_logits.float().masked_fill(mask == 0, -1e4)
+    return (F.cross_entropy(start_logits, starts) + F.cross_entropy(end_logits, ends)) / 2
+
+
+def learn(loss, learning: dict, optimizer, scheduler) -> None:
+    """One optimizer step on ``loss``, gradients clipped to norm 1."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(learning.values()), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 INIT_MANIFEST = "init-manifest.json"  # the manifest of the delta a continued run started from
 
 
@@ -257,18 +297,7 @@ def train(config: TrainConfig) -> Path:
     model = XLMRobertaForQuestionAnswering.from_pretrained(config.base_model)
     if config.init_delta:
         _load_delta(model, Path(config.init_delta), out)
-    learning = trained_parameters(model, config.frozen_layers)
-    for name, p in model.named_parameters():
-        p.requires_grad_(name in learning)
-    decay = [p for n, p in learning.items() if "LayerNorm" not in n and not n.endswith(".bias")]
-    no_decay = [p for n, p in learning.items() if "LayerNorm" in n or n.endswith(".bias")]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
-    steps_per_epoch = math.ceil(len(windows) / config.batch_size)
-    total = config.max_steps or math.ceil(steps_per_epoch * config.epochs)
-    warmup = max(1, int(total * config.warmup))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
+    learning, optimizer, scheduler, steps_per_epoch, total = optimization(model, config, len(windows))
 
     checkpoint = out / "checkpoint.pt"
     step = 0
@@ -285,7 +314,6 @@ def train(config: TrainConfig) -> Path:
     model.eval()
     top.train()
     model.qa_outputs.train()
-    loss_fn = torch.nn.CrossEntropyLoss()
     pad_id = tokenizer.pad_token_id
     window_seconds, running = [], []
     while step < total:
@@ -301,15 +329,8 @@ def train(config: TrainConfig) -> Path:
         for layer in top:
             hidden = layer(hidden, attention)
         logits = model.qa_outputs(hidden)
-        start_logits, end_logits = logits[..., 0], logits[..., 1]
-        start_logits = start_logits.masked_fill(mask == 0, -1e4)
-        end_logits = end_logits.masked_fill(mask == 0, -1e4)
-        loss = (loss_fn(start_logits, starts) + loss_fn(end_logits, ends)) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(learning.values()), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = span_loss(logits[..., 0], logits[..., 1], mask, starts, ends)
+        learn(loss, learning, optimizer, scheduler)
         step += 1
         window_seconds.append((time.time() - tick) / len(batch))
         running.append(loss.item())
