@@ -136,7 +136,7 @@ def load_document(path: Path, root: Path | None = None, filename: str | None = N
 
     ``filename`` is the name the file came with, when it is stored under another (an upload).
     """
-    from .formats import READERS
+    from .formats import READERS, dateline
 
     doc_id = path.relative_to(root).with_suffix("").as_posix() if root else path.stem
     suffix = path.suffix.lower()
@@ -158,7 +158,8 @@ def load_document(path: Path, root: Path | None = None, filename: str | None = N
         raise ValueError("no text")
     side = read_sidecar(path)
     name = Path(str(side.get("filename") or filename or path.name))
-    date = side.get("date") or meta.get("date") or _date_from_name(name.stem)
+    # Plain text without a date in front matter or name: a dateline at its top (not any date in its first sentence).
+    date = side.get("date") or meta.get("date") or _date_from_name(name.stem) or (dateline(body) if suffix not in READERS else "")
     return Document(
         doc_id=doc_id,
         title=str(side.get("title") or meta.get("title") or name.stem),

@@ -60,6 +60,26 @@ def date_in_text(text: str, lines: int = 10) -> str:
     return ""
 
 
+_DATELINE_LABEL = re.compile(r"^(?:(?:发布|发表|更新|印发|成文)?(?:时间|日期)|date|published|updated)\s*[:：]?\s*[（(【\[]?\s*|^[（(【\[]\s*",
+                             re.IGNORECASE)
+DATELINE_SHORT = 30  # characters: a line this short that holds a date is a dateline ("石家庄日报 2025年3月10日")
+
+
+def dateline(text: str, lines: int = 3) -> str:
+    """The date of a dateline among the first ``lines`` non-empty lines ("" if none): a date that
+    opens a line (after a label such as 发布时间： or a bracket), or a short line that holds one.
+
+    Stricter than :func:`date_in_text`, for plain text, which has no metadata to fall back on: the
+    opening sentence of an encyclopedia passage (…生于香港…2016年6月…) is about events, not a dateline."""
+    for line in [line.strip() for line in text.splitlines() if line.strip()][:lines]:
+        rest = _DATELINE_LABEL.sub("", line, count=1)
+        if _DATE.match(rest) or len(line) <= DATELINE_SHORT:
+            found = date_in_text(rest if _DATE.match(rest) else line, lines=1)
+            if found:
+                return found
+    return ""
+
+
 def _check_not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise FormatError("the file is empty")

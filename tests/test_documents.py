@@ -60,3 +60,15 @@ def test_missing_or_empty_corpus_is_an_error(tmp_path: Path):
 def test_front_matter_must_be_a_mapping():
     with pytest.raises(ValueError):
         split_front_matter("---\n- a\n- b\n---\ntext")
+
+
+@pytest.mark.parametrize("text, date", [
+    ("关于征求意见的公告\n2025年3月10日\n\n正文。\n", "2025-03-10"),  # a dateline of its own
+    ("---\ntitle: 通知\n---\n\n发布时间：2024-09-02 10:30\n\n正文。\n", "2024-09-02"),  # labelled, front matter without a date
+    ("（2025年3月10日）本报讯 市政府召开常务会议，研究部署近期重点工作，会议由市长主持。\n", "2025-03-10"),
+    ("吕志兴，生于香港，香港职业足球运动员，司职防守中场，2016年6月随和富大埔升上香港超级联赛。\n", ""),  # events, not a dateline
+    ("二〇二五年工作要点\n\n正文。\n", ""),
+])
+def test_plain_text_is_dated_by_a_dateline_only(tmp_path: Path, text: str, date: str):
+    (tmp_path / "note.md").write_text(text, encoding="utf-8")
+    assert load_document(tmp_path / "note.md").date == date

@@ -249,3 +249,16 @@ def test_write_endpoints_need_the_api_key(settings, engine):
                              ("DELETE", "/kbs/default/documents/x"), ("PATCH", "/kbs/default/documents/x")):
             assert httpx.request(method, live.url + path, json={}).status_code == 401, (method, path)
         assert httpx.get(live.url + "/kbs").status_code == 200
+
+
+def test_undated_text_files_are_dated_by_their_dateline_and_their_conflict_is_reported(http):
+    """Plain .txt uploads with no date in their name or front matter: the dateline at their top dates
+    them, so two notices that state one target differently are reported as a conflict, newest first."""
+    assert http.post("/kbs", json={"name": "通知"}).status_code == 201
+    notices = [("notice-a.txt", "青禾市新能源汽车推广通知\n2023年4月1日\n\n青禾市新能源汽车产量目标为30万辆，重点面向公交和出租车领域。\n"),
+               ("notice-b.txt", "青禾市新能源汽车推广通知（修订）\n发布时间：2024-04-01\n\n青禾市新能源汽车产量目标为38万辆，重点面向公交和出租车领域。\n")]
+    reply = upload(http, "通知", *[(name, text.encode()) for name, text in notices])
+    assert reply.status_code == 202 and wait(http, reply.json()["job"])["state"] == "done"
+    body = http.post("/ask", json={"question": "青禾市新能源汽车产量目标是多少", "kb": "通知"}).json()
+    assert body["status"] == "conflict", body["answer"]
+    assert [(c["value"], c["date"]) for c in body["conflict"]] == [("38万辆", "2024-04-01"), ("30万辆", "2023-04-01")]
