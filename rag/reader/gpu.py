@@ -280,12 +280,24 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pack", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--runs", default='[{"learning_rate": 1e-4, "epochs": 3}]')
+    parser.add_argument("--pack", type=Path, required=True, help="a folder `rag reader pack` wrote")
+    parser.add_argument("--out", type=Path, required=True, help="where the best run's parts, config and logs go")
+    parser.add_argument("--runs", default='[{"learning_rate": 1.5e-4, "epochs": 4}]',
+                        help="JSON list of TrainConfig changes, one run each, most wanted first")
     parser.add_argument("--budget", type=float, default=float("inf"), help="seconds; no run starts that would not fit")
     parser.add_argument("--baseline", type=Path, help="a delta to score first (e.g. rag/data/reader)")
     args = parser.parse_args(argv)
+    if not (args.pack / META).is_file() or not (args.pack / ARRAYS).is_file():
+        parser.error(f"no pack at {args.pack}: make one with `rag reader pack --out {args.pack}`")
+    try:
+        changes = json.loads(args.runs)
+    except ValueError:
+        changes = None
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        parser.error(f"--runs must be a JSON list of objects, got {args.runs!r}")
+    unknown = sorted({key for change in changes for key in change} - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        parser.error(f"--runs names settings TrainConfig lacks: {', '.join(unknown)}")
     began = time.time()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
@@ -309,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
 
         delta = f"{args.baseline} ({str(read_manifest(args.baseline).get('delta_sha256'))[:12]})"
         log(event="baseline", delta=delta, **held_out_score(model, pack_, device))
-    for number, change in enumerate(json.loads(args.runs)):
+    for number, change in enumerate(changes):
         config = replace(base, device=f"cuda: {name}, bf16 autocast" if device == "cuda" else "cpu", **change)
         if time.time() - began + 1.15 * epoch_seconds * config.epochs > args.budget:
             log(event="skipped", run=number, change=change, reason="budget")
