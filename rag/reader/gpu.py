@@ -279,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     keep the one best on the held-out questions (EM + F1) as OUT's checkpoint."""
     import torch
 
+    from .build import read_manifest
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True, help="a folder `rag reader pack` wrote")
     parser.add_argument("--out", type=Path, required=True, help="where the best run's parts, config and logs go")
@@ -317,8 +319,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         model = base_model(pack_, device, base.seed)
         load_delta(model, args.baseline)
-        from .build import read_manifest
-
         delta = f"{args.baseline} ({str(read_manifest(args.baseline).get('delta_sha256'))[:12]})"
         log(event="baseline", delta=delta, **held_out_score(model, pack_, device))
     for number, change in enumerate(changes):
@@ -342,7 +342,8 @@ def main(argv: list[str] | None = None) -> None:
             save_checkpoint(model, config, args.out)
             _write_training_folder(args.out, config, pack_, lines, Path(config.init_delta) if config.init_delta else None)
         del model
-        torch.cuda.empty_cache() if device == "cuda" else None
+        if device == "cuda":
+            torch.cuda.empty_cache()
     log(event="done", best=best, runs=results, seconds=round(time.time() - began, 1))
 
 
