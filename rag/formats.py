@@ -73,8 +73,9 @@ def dateline(text: str, lines: int = 3) -> str:
     opening sentence of an encyclopedia passage (…生于香港…2016年6月…) is about events, not a dateline."""
     for line in [line.strip() for line in text.splitlines() if line.strip()][:lines]:
         rest = _DATELINE_LABEL.sub("", line, count=1)
-        if _DATE.match(rest) or len(line) <= DATELINE_SHORT:
-            found = date_in_text(rest if _DATE.match(rest) else line, lines=1)
+        opens = _DATE.match(rest)
+        if opens or len(line) <= DATELINE_SHORT:
+            found = date_in_text(rest if opens else line, lines=1)
             if found:
                 return found
     return ""

@@ -28,7 +28,7 @@ import numpy as np
 from .features import AGREEMENT_CANDIDATES, Window, best_spans, by_agreement
 from .metrics import exact_match, f1
 from .reader import pad_windows
-from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, batch_tensors, batches, learn, optimization, span_loss, trained_parameters
+from .train import INIT_MANIFEST, TrainConfig, TrainingWindow, batch_tensors, batches, learn, load_delta, optimization, span_loss, trained_parameters
 
 ARRAYS = "windows-and-weights.npz"
 META = "pack.json"
@@ -131,7 +131,7 @@ class Pack:
 
     def base_weights(self) -> dict[str, np.ndarray]:
         """fp32 weights under the QA model's names: 4-bit blocks unpacked as ``rag.model`` does."""
-        from ..model import _Q4_BLOCK, _QK, _dequantize_q4
+        from ..model import _POSITION_OFFSET, _Q4_BLOCK, _QK, _dequantize_q4
 
         weights = {}
         for key, shape in self.meta["shapes"].items():
@@ -143,7 +143,7 @@ class Pack:
                 values = self.arrays[key]
             values = values.reshape(shape)
             if key.endswith("position_embeddings.weight"):  # XLM-RoBERTa numbers positions from 2 (see rag.model)
-                values = np.concatenate([np.zeros((2, shape[1]), np.float32), values])
+                values = np.concatenate([np.zeros((_POSITION_OFFSET, shape[1]), np.float32), values])
             weights[key] = values
         return weights
 
@@ -161,17 +161,6 @@ def base_model(pack: Pack, device: str, seed: int):
     if lacking:
         raise ValueError(f"the pack lacks base weights: {lacking[:3]}")
     return model.to(device)
-
-
-def load_delta(model, delta: Path) -> None:
-    """Start from a trained delta (its layers and span head)."""
-    import torch
-    from safetensors.torch import load_file
-
-    from .build import DELTA_FILE
-
-    trained = {k: v.to(torch.float32) for k, v in load_file(str(Path(delta) / DELTA_FILE)).items()}
-    model.load_state_dict(trained, strict=False)
 
 
 def fine_tune(model, windows: list[TrainingWindow], config: TrainConfig, device: str, log,
@@ -279,8 +268,6 @@ def main(argv: list[str] | None = None) -> None:
     keep the one best on the held-out questions (EM + F1) as OUT's checkpoint."""
     import torch
 
-    from .build import read_manifest
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True, help="a folder `rag reader pack` wrote")
     parser.add_argument("--out", type=Path, required=True, help="where the best run's parts, config and logs go")
@@ -318,8 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     log(event="start", device=name, windows=len(windows), held=len(pack_.meta["held"]), load_seconds=round(time.time() - began, 1))
     if args.baseline:
         model = base_model(pack_, device, base.seed)
-        load_delta(model, args.baseline)
-        delta = f"{args.baseline} ({str(read_manifest(args.baseline).get('delta_sha256'))[:12]})"
+        delta = f"{args.baseline} ({str(load_delta(model, args.baseline).get('delta_sha256'))[:12]})"
         log(event="baseline", delta=delta, **held_out_score(model, pack_, device))
     for number, change in enumerate(changes):
         config = replace(base, device=f"cuda: {name}, bf16 autocast" if device == "cuda" else "cpu", **change)

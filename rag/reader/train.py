@@ -237,22 +237,21 @@ def learn(loss, learning: dict, optimizer, scheduler) -> None:
 INIT_MANIFEST = "init-manifest.json"  # the manifest of the delta a continued run started from
 
 
-def _load_delta(model, delta: Path, out: Path) -> None:
-    """Start from a shipped delta: a continued run builds on what earlier runs learned. Its
-    manifest is kept in the training folder, so the export can record the whole lineage."""
+def load_delta(model, delta: Path) -> dict:
+    """Load a trained delta's layers and span head into ``model``, once its weights are confirmed to
+    be the ones its manifest describes; returns that manifest."""
     import torch
     from safetensors.torch import load_file
 
     from .build import DELTA_FILE, check_delta
 
     manifest = check_delta(delta)
-    if not (out / INIT_MANIFEST).exists():
-        (out / INIT_MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    trained = {k: v.to(torch.float32) for k, v in load_file(str(delta / DELTA_FILE)).items()}
+    trained = {k: v.to(torch.float32) for k, v in load_file(str(Path(delta) / DELTA_FILE)).items()}
     missing = [k for k in trained if k not in model.state_dict()]
     if missing:
         raise ValueError(f"delta at {delta} names tensors the model lacks: {missing[:3]}")
     model.load_state_dict(trained, strict=False)
+    return manifest
 
 
 def _save_atomic(obj, path: Path) -> None:
@@ -296,7 +295,10 @@ def train(config: TrainConfig) -> Path:
 
     model = XLMRobertaForQuestionAnswering.from_pretrained(config.base_model)
     if config.init_delta:
-        _load_delta(model, Path(config.init_delta), out)
+        # A continued run builds on what earlier runs learned; the delta's manifest is kept, so the export records the lineage.
+        manifest = load_delta(model, Path(config.init_delta))
+        if not (out / INIT_MANIFEST).exists():
+            (out / INIT_MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     learning, optimizer, scheduler, steps_per_epoch, total = optimization(model, config, len(windows))
 
     checkpoint = out / "checkpoint.pt"
