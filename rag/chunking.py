@@ -128,6 +128,17 @@ def _blocks(text: str) -> list[Block]:
     return blocks
 
 
+def _mark_dateline(blocks: list[Block], lines: int = 3) -> None:
+    """A dateline among the first lines (2024年5月20日, 发布时间：2024-05-20) stands apart: it ends no
+    sentence, so it would otherwise be read as a paragraph cut by a page break and joined to the next."""
+    from .formats import DATELINE_SHORT, dateline
+
+    for block in blocks[:lines]:
+        if (block.kind == "body" and len(block.text) <= 2 * DATELINE_SHORT and not _ENDS_SENTENCE.search(block.text)
+                and dateline(block.text, lines=1)):
+            block.kind = "byline"
+
+
 class Chunker:
     """Turn a :class:`Document` into :class:`Chunk` objects (callable, settings in ``__init__``)."""
 
@@ -137,6 +148,7 @@ class Chunker:
 
     def __call__(self, document: Document) -> list[Chunk]:
         blocks = _blocks(document.text)
+        _mark_dateline(blocks)
         self._mark_headings(blocks)
         paragraphs = self._rejoin(blocks)
         paragraphs = _drop_duplicates(paragraphs)

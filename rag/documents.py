@@ -131,6 +131,20 @@ def _first_heading(text: str) -> str:
     return next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
 
 
+TITLE_LINE_CHARS = 40  # a plain-text first line this short that ends no sentence is its title
+
+
+def _title_line(text: str) -> str:
+    """A plain text's title: its first line, when that is short, ends no sentence, is no dateline
+    and more text follows ("" otherwise). Text files carry no metadata; the file name says less."""
+    from .formats import dateline
+
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or len(lines[0]) > TITLE_LINE_CHARS or re.search(r"[。！？!?；;：:，,、…]$", lines[0]):
+        return ""
+    return "" if dateline(lines[0], lines=1) else lines[0].lstrip("#").strip()
+
+
 def load_document(path: Path, root: Path | None = None, filename: str | None = None) -> Document:
     """Read one article. Raises ValueError (or UnicodeDecodeError) when it cannot be read.
 
@@ -152,8 +166,11 @@ def load_document(path: Path, root: Path | None = None, filename: str | None = N
             parser.feed(raw)
             parser.close()
             meta, body = {"title": parser.title}, parser.text()
+            meta["title"] = meta["title"] or _first_heading(body)  # no <title>: its first <h1>–<h3>
         else:
             meta, body = split_front_matter(raw)
+            if not meta.get("title"):  # a Markdown "# heading", else a title line
+                meta["title"] = _first_heading(body) or _title_line(body)
     if not body.strip():
         raise ValueError("no text")
     side = read_sidecar(path)

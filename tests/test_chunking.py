@@ -82,3 +82,11 @@ def test_a_single_long_line_cut_off_mid_sentence_is_a_passage_not_a_heading():
     chunks = Chunker()(Document(doc_id="wiki", title="国际象棋超级大赛", text=text))
     assert chunks and all(c.kind == "body" for c in chunks)
     assert "特级大师邀请赛" in chunks[0].text
+
+
+def test_a_dateline_at_the_top_is_not_joined_to_the_first_paragraph():
+    text = "青禾市博物馆新馆开放\n2024年5月20日\n青禾市博物馆新馆今天开放，新馆由建筑师林嘉明设计。\n"
+    chunks = Chunker()(Document(doc_id="note", title="青禾市博物馆新馆开放", text=text))
+    body = [c for c in chunks if c.kind == "body"]
+    assert [c.text for c in body] == ["青禾市博物馆新馆今天开放，新馆由建筑师林嘉明设计。"]
+    assert any(c.text == "2024年5月20日" and c.kind == "byline" for c in chunks)

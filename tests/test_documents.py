@@ -72,3 +72,20 @@ def test_front_matter_must_be_a_mapping():
 def test_plain_text_is_dated_by_a_dateline_only(tmp_path: Path, text: str, date: str):
     (tmp_path / "note.md").write_text(text, encoding="utf-8")
     assert load_document(tmp_path / "note.md").date == date
+
+
+@pytest.mark.parametrize("name, text, title", [
+    ("a.md", "# 青禾市博物馆新馆开放\n\n新馆由建筑师林嘉明设计。\n", "青禾市博物馆新馆开放"),  # a Markdown heading
+    ("b.txt", "青禾市博物馆新馆开放\n2024年5月20日\n新馆由建筑师林嘉明设计。\n", "青禾市博物馆新馆开放"),  # a title line
+    ("c.txt", "新馆由建筑师林嘉明设计，今年五月开放。\n\n第二段。\n", "c"),  # a sentence is no title
+    ("d.txt", "2024年5月20日\n新馆今年五月开放。\n", "d"),  # nor a dateline
+    ("e.md", "---\ntitle: 前言里的标题\n---\n# 正文标题\n\n正文。\n", "前言里的标题"),  # front matter wins
+])
+def test_text_without_a_title_in_front_matter_takes_its_heading_or_title_line(tmp_path: Path, name: str, text: str, title: str):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    assert load_document(tmp_path / name).title == title
+
+
+def test_html_without_a_title_element_takes_its_first_heading(tmp_path: Path):
+    (tmp_path / "page.html").write_text("<html><body><h1>青禾市博物馆新馆开放</h1><p>新馆今天开放。</p></body></html>", encoding="utf-8")
+    assert load_document(tmp_path / "page.html").title == "青禾市博物馆新馆开放"

@@ -262,3 +262,5 @@ def test_undated_text_files_are_dated_by_their_dateline_and_their_conflict_is_re
     body = http.post("/ask", json={"question": "青禾市新能源汽车产量目标是多少", "kb": "通知"}).json()
     assert body["status"] == "conflict", body["answer"]
     assert [(c["value"], c["date"]) for c in body["conflict"]] == [("38万辆", "2024-04-01"), ("30万辆", "2023-04-01")]
+    # Titled by their first line, not their file names.
+    assert [c["title"] for c in body["conflict"]] == ["青禾市新能源汽车推广通知（修订）", "青禾市新能源汽车推广通知"]
