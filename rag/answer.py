@@ -355,7 +355,8 @@ class Answerer:
         clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, start, span.start)), default=start)
         ends = [m.start() for m in CLAUSE_BREAK.finditer(text, span.end, end)]
         clause_end = ends[0] if ends else end
-        if span.end - clause_start < 12:  # too short to read alone: take the clause before too
+        labelled = clause_start > start and text[clause_start - 1] in "：:"  # 电话：0571-88765432: the label says what it is
+        if span.end - clause_start < 12 or labelled:  # too short to read alone, or a label's value: take the clause before too
             earlier = [m.end() for m in CLAUSE_BREAK.finditer(text, start, max(start, clause_start - 1))]
             clause_start = earlier[-1] if earlier else start
         sentence = _balanced(text[clause_start:clause_end].strip().strip("□■▲"))

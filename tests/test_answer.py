@@ -2,7 +2,10 @@
 
 import pytest
 
+from rag.answer import Answerer, Reading
+from rag.chunking import Chunk
 from rag.reader.features import Span
+from rag.search import Hit
 from rag.spans import figure_in, figure_units, respective, unit_of, value_key
 
 
@@ -38,6 +41,17 @@ def test_exact_span_is_returned_and_highlighted(engine, question, value):
     assert value in response.value
     assert value in highlighted(response.citations[0])
     assert value in response.answer
+
+
+def test_a_labelled_value_is_answered_with_its_label(engine):
+    # "传真至:86036652": the value alone says nothing of what it is; the clause its label ends goes with it.
+    response = engine.ask("小学生免费公交专线征求意见的传真号码是多少")
+    assert response.value == "86036652" and "传真至:86036652" in response.answer
+    text = "放假期间，各部门要妥善安排值班。联系人：王敏，电话：0571-88765432。"
+    start = text.index("0571")
+    span = Span(0, start, start + 13, text[start:start + 13], 5.0, -5.0)
+    reading = Reading(Hit(Chunk("notice", 3, text, [(0, len(text))]), 1.0), span=span)
+    assert Answerer._sentence(reading) == "电话：0571-88765432。"  # a long value, still with its label
 
 
 def test_relative_year_is_resolved_against_the_article_date(engine):

@@ -13,7 +13,7 @@ import torch
 from rag.config import get_settings
 from rag.model import ModelError, ensure_model
 from rag.reader.build import DELTA_FILE, build_reader, check_delta, ensure_reader, sha256, shipped_delta
-from rag.reader.features import Span, by_agreement, cut_windows, token_span
+from rag.reader.features import Span, by_agreement, cut_windows, token_span, trim
 from rag.reader.metrics import exact_match, f1
 from rag.reader.squad import load_examples
 
@@ -75,6 +75,22 @@ def test_a_passage_that_does_not_answer_scores_lower(reader):
     question = "长江全长大约多少公里？"
     answering, unrelated = reader.read(question, [PASSAGE])[0], reader.read(question, ["黄山位于安徽省南部，以奇松、怪石、云海、温泉著称。"])[0]
     assert answering.score - answering.no_answer > unrelated.score - unrelated.no_answer
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("：0571-88765432。", "0571-88765432"), ("8英寸硅外延片；", "8英寸硅外延片"), ("一网通办”", "一网通办"),
+    ("《全面从严治党永远在路上 2021》", "《全面从严治党永远在路上 2021》"), ("“一网通办”", "“一网通办”"), ("。", ""),
+])
+def test_span_edges_lose_separators_and_unpaired_marks(text, kept):
+    assert trim(text) == kept
+
+
+def test_a_span_read_with_the_punctuation_its_token_carries_is_shown_without_it(reader):
+    # The tokenizer's NFKC reads ： as :, so the token before the number carries it: the span once began "：".
+    passage = "放假期间，各部门要妥善安排值班，值班表请于1月20日前报行政部。联系人：王敏，电话：0571-88765432。"
+    spans = reader.read("联系人电话是多少？", [passage])
+    assert spans[0].text == "0571-88765432" and passage[spans[0].start:spans[0].end] == spans[0].text
+    assert len({s.text for s in spans}) == len(spans)  # spans that differed only by punctuation are one
 
 
 def test_long_passages_are_read_in_the_windows_that_share_most_with_the_question(reader):

@@ -79,6 +79,41 @@ def restates(text: str, asked: str) -> bool:
     return bool(text) and text in asked
 
 
+_SEPARATORS = "，,。．；;：:、！!？?…"
+_OPENERS, _CLOSERS = "“‘「『《〈（(【[", "”’」』》〉）)】]"
+
+
+def trim(text: str) -> str:
+    """A span without the spaces and separators at its edges (：0571-88765432。 → 0571-88765432), nor
+    an opening mark at its end or a closing one at its start; a quoted or bracketed name stays whole
+    (《全面从严治党永远在路上 2021》). A token can carry punctuation with it (NFKC reads ： as :)."""
+    before = None
+    while text != before:
+        before = text
+        text = text.strip().strip(_SEPARATORS).lstrip(_CLOSERS).rstrip(_OPENERS)
+        for opener, closer in zip(_OPENERS, _CLOSERS):  # an unpaired mark at an edge
+            if text.startswith(opener) and closer not in text:
+                text = text[1:]
+            if text.endswith(closer) and opener not in text:
+                text = text[:-1]
+    return text
+
+
+def trimmed(spans: list[Span]) -> list[Span]:
+    """``spans`` with their edges trimmed (:func:`trim`), in order, each text once; one left with
+    nothing but punctuation goes. Applied after spans are weighed, so it changes what is shown, not
+    what is chosen."""
+    seen, kept = set(), []
+    for span in spans:
+        text = trim(span.text)
+        if not text or (span.passage, text) in seen:
+            continue
+        seen.add((span.passage, text))
+        start = span.start + span.text.index(text)
+        kept.append(Span(span.passage, start, start + len(text), text, span.score, span.no_answer))
+    return kept
+
+
 def best_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray, passage: str,
                n_best: int = 20, max_answer_tokens: int = MAX_ANSWER_TOKENS, top: int = 5) -> list[Span]:
     """The ``top`` best spans of one window: n-best starts × n-best ends, inside the passage,

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batching import Batcher
 from ..runtime import ONNX_RUNTIMES, check_runtime, from_layer, prepare
-from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, STRIDE, Span, Window, best_spans, by_agreement, cut_windows
+from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, STRIDE, Span, Window, best_spans, by_agreement, cut_windows, trimmed
 
 BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
 _SUB_BATCH = 16  # windows run through the model together, sorted by length
@@ -156,6 +156,6 @@ class Reader:
             proposed.setdefault(window.passage, []).extend(
                 best_spans(window, start, end, passages[window.passage], top=AGREEMENT_CANDIDATES))
         ordered = sorted((own for own in proposed.values() if own), key=lambda own: -max(span.score for span in own))
-        return [span for own in ordered for span in by_agreement(own)[:top]]
+        return [span for own in ordered for span in trimmed(by_agreement(own))[:top]]
 
     __call__ = read
