@@ -6,7 +6,8 @@ plus the retrieval score times a weight; both the weight and the threshold under
 product declines to answer are fitted on data (``rag/data/answer_weights.json``), not picked by
 hand. What the model cannot do stays as rules: a name the question gives must be in the passage
 (a passage about 鹿泉区 does not answer a question about 藁城区), relative years are resolved for
-that check, and values from different articles are compared as numbers with units.
+that check, a person printed under another post (馆长李慧敏) does not answer who the 副馆长 is, and
+values from different articles are compared as numbers with units.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
-from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, figure_in, figure_units, resolve_relative, respective, sentences, snap,
-                    unit_of, value_key)
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_post, figure_in, figure_units, post_before, resolve_relative,
+                    respective, sentences, snap, unit_of, value_key)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -58,11 +59,17 @@ class Reading:
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
+    other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
     def eligible(self) -> bool:
-        return self.span is not None and self.anchored and not self.dated_elsewhere
+        return self.span is not None and self.anchored and not self.mismatched
+
+    @property
+    def mismatched(self) -> bool:
+        """The span is of another year or another post than asked: the reader's next span may not be."""
+        return self.dated_elsewhere or self.other_post
 
     @property
     def value(self) -> str | None:
@@ -204,14 +211,19 @@ class Answerer:
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
-            # The passage's best span, or, when its sentence is dated to other years than those asked,
-            # the reader's next best whose sentence is not (2023's figure, not this year's, from one paragraph).
+            # The passage's best span, or, when it is of other years or another post than those asked,
+            # the reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])
             choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
+            posted_elsewhere: list[Span] = []  # a piece of a name printed under another post (慧敏 of 李慧敏) is that name
             for span in choices:
+                if any(span.start < other.end and other.start < span.end for other in posted_elsewhere):
+                    continue
                 self._take(reading, span, question)
-                if not reading.dated_elsewhere:
+                if not reading.mismatched:
                     break
+                if reading.other_post:
+                    posted_elsewhere.append(span)
             else:
                 if choices:
                     self._take(reading, choices[0], question)
@@ -223,6 +235,8 @@ class Answerer:
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
+        asked, printed = asked_post(question.read_as), post_before(reading.hit.chunk.text, span.start)
+        reading.other_post = None not in (asked, printed) and asked != printed
 
     @staticmethod
     def _of_years(reading: Reading, years: list[int]) -> bool:

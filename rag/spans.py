@@ -32,11 +32,30 @@ _DATE = re.compile(
     r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
 )
 QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全国|省|市|区|县)?")
-POST_TITLE = re.compile(r"(?:主任|书记|局长|区长|县长|市长|厅长|院长|部长|处长|总经理|董事长|经理|主席|委员|总监|秘书长|负责人)$")
+_POSTS = ("主任|书记|局长|区长|县长|市长|省长|镇长|乡长|厅长|院长|部长|处长|科长|司长|所长|站长|总经理|董事长|经理|主席|委员|"
+          "总监|秘书长|负责人|馆长|校长|行长|社长|会长|理事长|主编|总编辑|总裁|队长|组长")
+POST_TITLE = re.compile(rf"(?:{_POSTS})$")
+_ASKED_POST = re.compile(rf"(副)?(?:{_POSTS})(?=是谁|是哪位|为谁)|(?<=谁是|谁任)[^，,。？?]*?(副)?(?:{_POSTS})")
+_POST_BEFORE = re.compile(rf"(副)?(?:{_POSTS})\s*$")
 RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
 # A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
 _QUANTITY = re.compile(rf"(?:(?<![\d.])\d+(?:\.\d+)?|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))){_UNIT}(?:以上|左右)?"
                        rf"|第\d+|第[{_CN}]+")
+
+
+def asked_post(question: str) -> bool | None:
+    """Whether a who-question asks for a deputy (谁是副馆长 → True; 管委会主任是谁 → False); None when it
+    asks for no post."""
+    match = _ASKED_POST.search(question)
+    return None if match is None else bool(match.group(1) or match.group(2))
+
+
+def post_before(text: str, start: int) -> bool | None:
+    """Whether the post title printed right before ``start`` (常务副主任李君涛) is a deputy's; None when
+    no post title stands there (within the clause)."""
+    clause = text[max((m.end() for m in CLAUSE_BREAK.finditer(text, max(0, start - 16), start)), default=max(0, start - 16)):start]
+    match = _POST_BEFORE.search(clause)
+    return None if match is None else bool(match.group(1))
 
 
 def resolve_relative(text: str, year: int | None) -> str:

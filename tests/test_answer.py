@@ -6,7 +6,7 @@ from rag.answer import Answerer, Reading
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
-from rag.spans import figure_in, figure_units, respective, unit_of, value_key
+from rag.spans import asked_post, figure_in, figure_units, post_before, respective, unit_of, value_key
 
 
 def highlighted(citation):
@@ -249,3 +249,18 @@ def test_a_respective_list_gives_the_figure_of_the_subject_asked_about():
 def test_a_follow_up_about_the_other_subject_of_a_respective_list(engine):
     response = engine.ask("那新一代电子信息产业呢？", history=["石家庄分批次为生物医药产业兑现了多少奖励资金？"])
     assert response.status == "answered" and response.value == "2.9亿元"
+
+
+@pytest.mark.parametrize("question, deputy", [
+    ("经开区管委会主任是谁？", False), ("科技馆副馆长是谁？", True), ("谁是高新区管委会副主任", True),
+    ("刘文富是谁", None), ("李君涛担任什么职务", None),
+])
+def test_the_post_a_who_question_asks_for(question, deputy):
+    assert asked_post(question) is deputy
+
+
+def test_the_post_printed_before_a_name():
+    text = "石家庄经开区党工委副书记、管委会常务副主任李君涛表示。科技馆馆长李慧敏表示。"
+    assert post_before(text, text.index("李君涛")) is True
+    assert post_before(text, text.index("李慧敏")) is False
+    assert post_before(text, text.index("表示")) is None
