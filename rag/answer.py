@@ -6,7 +6,8 @@ plus the retrieval score times a weight; both the weight and the threshold under
 product declines to answer are fitted on data (``rag/data/answer_weights.json``), not picked by
 hand. What the model cannot do stays as rules: a name the question gives must be in the passage
 (a passage about 鹿泉区 does not answer a question about 藁城区), relative years are resolved for
-that check, a person printed under another post (馆长李慧敏) does not answer who the 副馆长 is, and
+that check, a person printed under another post (馆长李慧敏) does not answer who the 副馆长 is, a
+span that is no e-mail address does not answer a question for one (likewise phone numbers), and
 values from different articles are compared as numbers with units.
 """
 
@@ -60,6 +61,7 @@ class Reading:
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
     other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
+    misshapen: bool = False  # asked for an e-mail address or a phone number, the span is none
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -68,8 +70,8 @@ class Reading:
 
     @property
     def mismatched(self) -> bool:
-        """The span is of another year or another post than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_post
+        """The span is of another year, another post or another form than asked: the reader's next span may not be."""
+        return self.dated_elsewhere or self.other_post or self.misshapen
 
     @property
     def value(self) -> str | None:
@@ -119,6 +121,21 @@ def _question_words() -> list[tuple[re.Pattern, str]]:
 
 
 QUESTION_WORDS = _question_words()
+
+
+def _answer_shapes() -> list[tuple[re.Pattern, re.Pattern]]:
+    text = resources.files("rag").joinpath("data/answer_shapes.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [(re.compile(asked), re.compile(shape.strip())) for asked, shape in rows]
+
+
+ANSWER_SHAPES = _answer_shapes()
+
+
+def answer_shape(question: Question) -> re.Pattern | None:
+    """The form the answer must have when the question asks for a contact detail (rag/data/answer_shapes.tsv)."""
+    asked = question.raw.lower() if question.english else question.read_as
+    return next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(asked)), None)
 
 
 def reader_questions(question: Question) -> list[str]:
@@ -237,6 +254,8 @@ class Answerer:
         reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
         asked, printed = asked_post(question.read_as), post_before(reading.hit.chunk.text, span.start)
         reading.other_post = None not in (asked, printed) and asked != printed
+        shape = answer_shape(question)
+        reading.misshapen = shape is not None and not shape.search(span.text)
 
     @staticmethod
     def _of_years(reading: Reading, years: list[int]) -> bool:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer import Answerer, Reading
+from rag.answer import Answerer, Reading, answer_shape
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
@@ -264,3 +264,16 @@ def test_the_post_printed_before_a_name():
     assert post_before(text, text.index("李君涛")) is True
     assert post_before(text, text.index("李慧敏")) is False
     assert post_before(text, text.index("表示")) is None
+
+
+@pytest.mark.parametrize("question, example", [
+    ("征求意见的电子邮箱是什么", "sjz6036696@163.com"), ("咨询电话是多少", "0311-86036652"),
+    ("传真号码是多少", "86036652"), ("What is the fax number for comments?", "86036652"), ("官方网址是什么", "www.sjz.gov.cn"),
+    ("鹿泉区2024年电子信息产业目标是多少", None), ("电话会议在哪天召开", None),
+])
+def test_a_question_for_a_contact_detail_asks_for_its_form(engine, question, example):
+    shape = answer_shape(engine.retrieve(question, [])[0])
+    if example is None:
+        assert shape is None
+    else:
+        assert shape.search(example) and not shape.search("石家庄市教育局") and not shape.search("10条")

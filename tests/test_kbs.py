@@ -278,3 +278,18 @@ def test_a_person_printed_under_another_post_does_not_answer_a_who_question(http
     assert asked["value"] == "李慧敏" and asked["citations"][0]["title"] == "青禾市第一座科技馆正式开馆"
     deputy = http.post("/ask", json={"question": "科技馆副馆长是谁", "kb": "科技馆"}).json()
     assert deputy["status"] == "not_found", deputy["answer"]
+
+
+def test_a_contact_detail_is_answered_only_by_a_span_of_its_form(http):
+    """Asked for an e-mail address or a web address that a notice does not give, the product declines
+    rather than read the phone number or a place name; the phone number it gives is answered."""
+    assert http.post("/kbs", json={"name": "放假通知"}).status_code == 201
+    text = ("关于2025年春节放假安排的通知\n发布时间：2025-01-10\n\n现将2025年春节放假安排通知如下：1月28日至2月4日放假调休，"
+            "共8天。\n\n放假期间，各部门要妥善安排值班，值班表请于1月20日前报行政部。联系人：王敏，电话：0571-88765432。\n")
+    reply = upload(http, "放假通知", ("notice.txt", text.encode()))
+    assert reply.status_code == 202 and wait(http, reply.json()["job"])["state"] == "done"
+    ask = lambda question: http.post("/ask", json={"question": question, "kb": "放假通知"}).json()  # noqa: E731
+    phone = ask("值班联系人电话是多少？")
+    assert phone["value"] == "0571-88765432" and "电话：0571-88765432" in phone["answer"]
+    for question in ("春节值班的联系邮箱是什么？", "放假通知的网址是什么？"):
+        assert ask(question)["status"] == "not_found", question
