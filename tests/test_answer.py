@@ -113,12 +113,13 @@ def test_traditional_questions_find_the_same_answer(engine):
     assert simplified.value == traditional.value == "86036652"
 
 
-@pytest.mark.xfail(strict=True, reason="the GPU-trained reader (all layers) reads the postal-address passage's 石家庄市教育局 "
-                                       "(margin +4.7) over the fax passage's 86036652 (margin -7.5) for the English question; "
-                                       "the 2,500-step CPU reader, bottom 4 layers as e5 left them, put the fax passage first")
 def test_english_questions_find_the_same_passage(engine):
+    # The reader is surer of the postal-address passage (margin +4.7 against the fax passage's -7.5), but
+    # that passage holds no fax number (rag/data/answer_shapes.tsv); the fax passage is cited first, though
+    # its margin is under the threshold.
     english = engine.ask("What is the fax number for comments on the free school bus lines?")
     assert "86036652" in english.citations[0].text
+    assert "石家庄市教育局" not in (english.value or "")
 
 
 def test_numbers_match_across_width_and_grouping(engine):
