@@ -26,7 +26,7 @@ from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
 from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_post, figure_in, figure_units, post_before, resolve_relative,
-                    respective, sentences, snap, unit_of, value_key)
+                    respective, sentences, snap, unit_of, value_key, years_said)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -261,8 +261,7 @@ class Answerer:
     def _of_years(reading: Reading, years: list[int]) -> bool:
         """The span's sentence names none of the years asked about but names others (去年 in a 2023
         article is 2022): a figure for another year does not answer. A sentence naming no year may."""
-        start, end = reading.sentence
-        said = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(reading.hit.chunk.text[start:end], reading.hit.chunk.year))}
+        said = Answerer._years(reading)
         return not said or bool(said & set(years))
 
     @staticmethod
@@ -353,10 +352,14 @@ class Answerer:
         if own is None:
             return []
         best = readings[0].value[slice(*own)]
+        best_years = self._years(readings[0])
         by_doc: dict[str, tuple[Reading, tuple[int, int]]] = {}  # each article's surest reading, and where its figure is
         for reading in readings:
             if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
                 continue  # undated passages (an encyclopedia) are not reports of one fact at different times
+            years = self._years(reading)
+            if best_years and years and not best_years & years:
+                continue  # 截至2023年底980人 and 截至2022年底850人: two years' figures, not one fact reported twice
             where = figure_in(reading.value, unit)
             if where is None or not self._same_fact(best, reading.value[slice(*where)]):
                 continue
@@ -371,6 +374,10 @@ class Answerer:
             reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
         return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
                  "paragraph": r.hit.chunk.paragraph, "reading": r} for r, _ in chosen]
+
+    @staticmethod
+    def _years(reading: Reading) -> set[int]:
+        return years_said(reading.hit.chunk.text, reading.span.start, reading.span.end, reading.hit.chunk.year)
 
     @staticmethod
     def _same_fact(best: str, other: str) -> bool:

@@ -65,6 +65,23 @@ def resolve_relative(text: str, year: int | None) -> str:
     return re.sub("今年|去年|明年|前年|后年", lambda m: f"{year + RELATIVE_YEAR[m.group(0)]}年", text)
 
 
+_FULL_SENTENCE_END = re.compile(r"[。！？!?]")
+
+
+def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
+    """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``), or,
+    when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
+    def said(a: int, b: int) -> set[int]:
+        return {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(text[a:b], year))}
+
+    own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
+    if found := said(*own):
+        return found
+    begin = max((m.end() for m in _FULL_SENTENCE_END.finditer(text, 0, start)), default=0)
+    stop = next((m.end() for m in _FULL_SENTENCE_END.finditer(text, end)), len(text))
+    return said(begin, stop)
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
     spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if text[m.start():m.end()].strip()]
     return spans or [(0, len(text))]

@@ -6,7 +6,7 @@ from rag.answer import Answerer, Reading, answer_shape
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
-from rag.spans import asked_post, figure_in, figure_units, post_before, respective, unit_of, value_key
+from rag.spans import asked_post, figure_in, figure_units, post_before, respective, unit_of, value_key, years_said
 
 
 def highlighted(citation):
@@ -278,3 +278,9 @@ def test_a_question_for_a_contact_detail_asks_for_its_form(engine, question, exa
         assert shape is None
     else:
         assert shape.search(example) and not shape.search("石家庄市教育局") and not shape.search("10条")
+
+
+def test_the_years_a_figure_is_of():
+    text = "2022年，公司实现营业收入16.5亿元，同比增长9.1%；净利润1.9亿元。今年力争突破20亿元。"
+    assert years_said(text, text.index("1.9亿元"), text.index("1.9亿元") + 5, 2023) == {2022}  # a ；-joined clause
+    assert years_said(text, text.index("20亿元"), text.index("20亿元") + 4, 2023) == {2023}  # 今年 in a 2023 report

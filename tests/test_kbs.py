@@ -293,3 +293,20 @@ def test_a_contact_detail_is_answered_only_by_a_span_of_its_form(http):
     assert phone["value"] == "0571-88765432" and "电话：0571-88765432" in phone["answer"]
     for question in ("春节值班的联系邮箱是什么？", "放假通知的网址是什么？"):
         assert ask(question)["status"] == "not_found", question
+
+
+def test_figures_of_different_years_are_no_conflict(http):
+    """Two annual reports: each year's figure answers for its year, and two years' head counts are a
+    series, not one fact stated differently; a ；-joined clause is of its sentence's year."""
+    assert http.post("/kbs", json={"name": "年报"}).status_code == 201
+    reports = [("2024-03_annual-2023.md", "---\ntitle: 青禾科技2023年年度报告摘要\n---\n2023年，公司实现营业收入18.6亿元，同比增长12.4%；"
+                "净利润2.1亿元，同比增长8.7%。\n\n截至2023年底，公司员工总数为2350人，其中研发人员980人。\n"),
+               ("2023-03_annual-2022.md", "---\ntitle: 青禾科技2022年年度报告摘要\n---\n2022年，公司实现营业收入16.5亿元，同比增长9.1%；"
+                "净利润1.9亿元。\n\n截至2022年底，公司员工总数为2100人，其中研发人员850人。\n")]
+    reply = upload(http, "年报", *[(name, text.encode()) for name, text in reports])
+    assert reply.status_code == 202 and wait(http, reply.json()["job"])["state"] == "done"
+    ask = lambda question: http.post("/ask", json={"question": question, "kb": "年报"}).json()  # noqa: E731
+    profit = ask("青禾科技2023年净利润是多少？")
+    assert profit["status"] == "answered" and profit["value"].startswith("2.1亿元"), profit["answer"]
+    staff = ask("青禾科技有多少研发人员？")
+    assert staff["status"] == "answered" and staff["value"] in ("980人", "850人"), staff["answer"]
