@@ -61,7 +61,7 @@ class Reading:
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
     other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
-    misshapen: bool = False  # asked for an e-mail address or a phone number, the span is none
+    misshapen: bool = False  # asked for an e-mail address, a phone number or a web address, the span is none
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -228,8 +228,8 @@ class Answerer:
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
-            # The passage's best span, or, when it is of other years or another post than those asked,
-            # the reader's next best that is not (2023's figure, not this year's, from one paragraph).
+            # The passage's best span, or, when it is of other years, another post or another form than
+            # asked, the reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])
             choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
             posted_elsewhere: list[Span] = []  # a piece of a name printed under another post (慧敏 of 李慧敏) is that name
