@@ -399,6 +399,8 @@ class Answerer:
         if span.end - clause_start < 12 or labelled:  # too short to read alone, or a label's value: take the clause before too
             earlier = [m.end() for m in CLAUSE_BREAK.finditer(text, start, max(start, clause_start - 1))]
             clause_start = earlier[-1] if earlier else start
+        if clause_end - clause_start < 12 and len(ends) > 1:  # 1998年，青禾湖被列为…: the sentence opens with it, so the clause after
+            clause_end = ends[1]
         sentence = _balanced(text[clause_start:clause_end].strip().strip("□■▲"))
         year = reading.hit.chunk.year
         if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean

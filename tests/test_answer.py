@@ -54,6 +54,14 @@ def test_a_labelled_value_is_answered_with_its_label(engine):
     assert Answerer._sentence(reading) == "电话：0571-88765432。"  # a long value, still with its label
 
 
+
+def test_a_short_opening_clause_is_answered_with_the_clause_after_it():
+    text = "湖中盛产鲫鱼。1998年，青禾湖被列为省级自然保护区。2015年，当地政府实施湖区生态修复工程。"
+    start = text.index("1998年")
+    reading = Reading(Hit(Chunk("lake", 2, text, [(0, len(text))]), 1.0), span=Span(0, start, start + 5, "1998年", 5.0, -5.0))
+    assert Answerer._sentence(reading) == "1998年，青禾湖被列为省级自然保护区。"  # not "1998年。"
+
+
 def test_relative_year_is_resolved_against_the_article_date(engine):
     response = engine.ask("华普生物是什么时候落户石家庄市国际生物医药园的")
     assert "去年8月" in response.value
