@@ -225,6 +225,7 @@ class Answerer:
                     proposed[number] = own
         asked = {word for group in question.groups for word in group.words}
         shaped = lambda text, span: respective(text, snap(text, span), asked)  # noqa: E731
+        post, shape = asked_post(question.read_as), answer_shape(question)  # what the question asks for, once
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
@@ -236,25 +237,26 @@ class Answerer:
             for span in choices:
                 if any(span.start < other.end and other.start < span.end for other in posted_elsewhere):
                     continue
-                self._take(reading, span, question)
+                self._take(reading, span, question, post, shape)
                 if not reading.mismatched:
                     break
                 if reading.other_post:
                     posted_elsewhere.append(span)
             else:
                 if choices:
-                    self._take(reading, choices[0], question)
+                    self._take(reading, choices[0], question, post, shape)
             readings.append(reading)
         return readings
 
-    def _take(self, reading: Reading, span: Span, question: Question) -> None:
+    def _take(self, reading: Reading, span: Span, question: Question, post: bool | None, shape: re.Pattern | None) -> None:
+        """Read ``span`` as the passage's answer; ``post`` and ``shape`` are what the question asks for
+        (:func:`asked_post`, :func:`answer_shape`)."""
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
-        asked, printed = asked_post(question.read_as), post_before(reading.hit.chunk.text, span.start)
-        reading.other_post = None not in (asked, printed) and asked != printed
-        shape = answer_shape(question)
+        printed = post_before(reading.hit.chunk.text, span.start)
+        reading.other_post = None not in (post, printed) and post != printed
         reading.misshapen = shape is not None and not shape.search(span.text)
 
     @staticmethod
