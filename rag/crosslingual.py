@@ -15,7 +15,7 @@ from collections import defaultdict
 from importlib import resources
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
-_WORD = re.compile(r"[a-z][a-z\-]*|\d+(?:\.\d+)?")
+_WORD = re.compile(r"[a-z][a-z\-]*|\d+(?:\.\d+)?", re.IGNORECASE)
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 STOPWORDS = set(
@@ -27,7 +27,7 @@ STOPWORDS = set(
     "date day time number amount name held take took place happen happened list".split()
 )
 MAX_PER_TERM = 4
-_ASKING = re.compile(r"\bhow (?:large|big|long|far|much|many|high|fast|old)\b")
+_ASKING = re.compile(r"\bhow (?:large|big|long|far|much|many|high|fast|old)\b", re.IGNORECASE)
 
 
 def is_english(text: str) -> bool:
@@ -55,7 +55,8 @@ def chinese_numeral(n: int) -> str:
 
 
 class EnglishExpander:
-    """Callable: English question → Chinese keyword groups, one group per English term (numbers kept)."""
+    """Callable: English question → Chinese keyword groups, one group per English term (numbers kept),
+    each with whether the term may be a name."""
 
     def __init__(self, vocabulary: set[str]) -> None:
         self.by_gloss: dict[str, list[str]] = defaultdict(list)
@@ -101,33 +102,38 @@ class EnglishExpander:
                 term, words = line.split("\t", 1)
                 self.glossary[term.strip().lower()] = words.split()
 
-    def __call__(self, question: str) -> list[list[str]]:
-        text = question.lower()
-        groups: list[list[str]] = []
+    def __call__(self, question: str) -> list[tuple[list[str], bool]]:
+        """Chinese keyword groups, each with whether its English term may be a name: a glossary term,
+        a romanised name (Luquan) or a capitalised word may; a dictionary word written in lower case
+        ("built" → 新建, also a county's name) may not."""
+        text = question
+        groups: list[tuple[list[str], bool]] = []
         # Multi-word glossary terms first, then single words.
         for term in sorted(self.glossary, key=len, reverse=True):
             if " " in term or "-" in term:
-                if re.search(rf"\b{re.escape(term)}\b", text):
-                    groups.append(self.glossary[term])
-                    text = re.sub(rf"\b{re.escape(term)}\b", " ", text)
-        ordinals = [chinese_numeral(int(n)) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text)]
+                if re.search(rf"\b{re.escape(term)}\b", text, re.IGNORECASE):
+                    groups.append((self.glossary[term], True))
+                    text = re.sub(rf"\b{re.escape(term)}\b", " ", text, flags=re.IGNORECASE)
+        ordinals = [chinese_numeral(int(n)) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text, re.IGNORECASE)]
         for numeral in ordinals:
-            groups.append([f"{numeral}次", f"{numeral}届", f"第{numeral}"])
+            groups.append(([f"{numeral}次", f"{numeral}届", f"第{numeral}"], True))
         if len(ordinals) == 2:  # "7th plenary session of the 11th committee" → 十一届七次
             first, second = ordinals
-            groups.append([f"{second}届{first}次", f"{first}届{second}次"])
-        text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
+            groups.append(([f"{second}届{first}次", f"{first}届{second}次"], True))
+        text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text, flags=re.IGNORECASE)
         text = _ASKING.sub(" ", text)  # "how large" asks for a size; it is not about 大型 things
-        for token in _WORD.findall(text):
+        for written in _WORD.findall(text):
+            token = written.lower()
             if token[0].isdigit():
-                groups.append([token])
+                groups.append(([token], True))
                 continue
             word = lemma(token)
             if word in STOPWORDS or token in STOPWORDS:
                 continue
             # A romanised name (Luquan) maps through its pinyin; its glosses would only add neighbours.
             by_name = self.by_pinyin.get(re.sub(r"[^a-z]", "", token), [])
-            words = (self.glossary.get(token) or self.glossary.get(word) or []) + (by_name or self.by_gloss.get(word, []))
+            glossed = self.glossary.get(token) or self.glossary.get(word) or []
+            words = glossed + (by_name or self.by_gloss.get(word, []))
             if words:
-                groups.append(list(dict.fromkeys(words)))
+                groups.append((list(dict.fromkeys(words)), bool(glossed or by_name) or written[0].isupper()))
         return groups

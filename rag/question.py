@@ -171,8 +171,9 @@ class QuestionReader:
             # A year, a named place or organisation (Luquan → 鹿泉区, high-tech zone → 高新区), or a
             # session number (十一届七次) must be in the answering passage, as in a Chinese question.
             groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:]),
-                              anchor=bool(_YEAR.fullmatch(words[0])) or self._named(words) or bool(re.search("届.+次", words[0])))
-                      for words in self.expander(question)]
+                              anchor=bool(_YEAR.fullmatch(words[0])) or (may_name and self._named(words))
+                              or bool(re.search("届.+次", words[0])))
+                      for words, may_name in self.expander(question)]
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
             own = {w for w, _ in self._words(normalize(question))}

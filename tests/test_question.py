@@ -27,3 +27,13 @@ def test_pointing_words_are_not_what_a_follow_up_is_about():
     question = QuestionReader(default_tokenizer())("这家公司有多少项国际发明专利？", ["华普生物董事长是谁？"])
     words = [g.word for g in question.groups]
     assert "这家" not in words and "公司" in words and "华普生物" in words
+
+
+def test_an_english_word_in_lower_case_is_no_name():
+    # "built" glosses 新建, which is also a county's name: as an anchor it kept the answering passage out.
+    from rag.crosslingual import EnglishExpander
+
+    reader = QuestionReader(default_tokenizer(), EnglishExpander({"新建", "石家庄", "鹿泉", "产业", "体系"}))
+    anchors = {g.word: g.anchor for g in reader("What is Shijiazhuang's industry system in Luquan built on?").groups}
+    assert anchors["石家庄"] and anchors["鹿泉"]
+    assert not anchors["新建"]
