@@ -177,6 +177,9 @@ class QuestionReader:
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
             own = {w for w, _ in self._words(normalize(question))}
+            # A follow-up that swaps a subject (那生物医药呢) must be answered about it; one that asks a question of
+            # its own (主要用在什么场景) says what is asked, which the answering passage may word otherwise (应用在…领域).
+            swaps = not _ASKS.search(question)
             groups, seen = [], set()
             words = self._words(text)
             for word, flag in words:
@@ -184,7 +187,7 @@ class QuestionReader:
                     seen.add(word)
                     mine = not base or any(o in word or word in o for o in own)  # 生物医药 → 生物医药产业
                     group = self._group(word, flag, 1.0 if mine else 0.5)
-                    groups.append(replace(group, topic=True) if base and mine else group)
+                    groups.append(replace(group, topic=True) if base and mine and swaps else group)
             # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
             for (first, _), (second, _) in zip(words, words[1:]):
                 if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):

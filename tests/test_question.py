@@ -37,3 +37,11 @@ def test_an_english_word_in_lower_case_is_no_name():
     anchors = {g.word: g.anchor for g in reader("What is Shijiazhuang's industry system in Luquan built on?").groups}
     assert anchors["石家庄"] and anchors["鹿泉"]
     assert not anchors["新建"]
+
+
+def test_only_a_follow_up_that_swaps_a_subject_names_a_topic():
+    reader = QuestionReader(default_tokenizer())
+    earlier = ["远东通信哪款产品入选了2024年安全应急装备应用推广典型案例名单？"]
+    assert not any(g.topic for g in reader("主要用在什么场景？", earlier).groups)
+    swapped = reader("那生物医药呢？", ["2023年石家庄新一代电子信息产业营业收入是多少？"])
+    assert [g.word for g in swapped.groups if g.topic] == ["生物医药产业"]
