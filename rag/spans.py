@@ -144,24 +144,65 @@ def snap(text: str, span: Span) -> Span:
 
 _RESPECTIVELY = "分别"
 _LIST_BREAK = re.compile(r"、|以及|和|与|及")
+_FIGURE_JOIN = re.compile(r"(?:、|以及|和|与|及)")  # what stands between the figures of one list
+# "两大产业分别实现…": the subjects are a count of things named in an earlier 分别 list.
+_COLLECTIVE = re.compile(r"(?:^|[^\d一二三四五六七八九十])([两二三四五六七八九])(?:大|个|家|项|座|所|类|种|者)|(双方)")
+_COUNTS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "双方": 2}
+
+
+def _figure_list(text: str, span: Span) -> list[tuple[int, int]]:
+    """The figures a span lists up to its clause's end, or, for a span of one figure, the list that
+    figure is part of (the reader may take the wrong item of 1200亿元、1300亿元)."""
+    clause_end = next((span.start + m.start() for m in CLAUSE_BREAK.finditer(text[span.start:span.end])), span.end)
+    figures = [m.span() for m in _QUANTITY.finditer(text, span.start, clause_end)]
+    if len(figures) != 1 or figures[0] != (span.start, span.end):
+        return figures
+    start, end = max(0, span.start - 60), min(len(text), span.end + 60)
+    near = [m.span() for m in _QUANTITY.finditer(text, start, end)]
+    at = near.index(figures[0]) if figures[0] in near else None
+    if at is None:
+        return figures
+    first = last = at
+    while first > 0 and _FIGURE_JOIN.fullmatch(text[near[first - 1][1]:near[first][0]]):
+        first -= 1
+    while last + 1 < len(near) and _FIGURE_JOIN.fullmatch(text[near[last][1]:near[last + 1][0]]):
+        last += 1
+    return near[first:last + 1]
+
+
+def _subjects(text: str, at: int, count: int) -> list[str] | None:
+    """The ``count`` subjects of the 分别 at ``at``: its clause's list ("电子信息产业和生物医药产业分别…"),
+    or, where that clause names a count of things (两大产业), the list of an earlier 分别 of that count."""
+    clauses = [c for c in CLAUSE_BREAK.split(text[:at]) if c.strip()] or [""]
+    subjects = _LIST_BREAK.split(clauses[-1])  # "…依旧喜人，分别实现": the clause before
+    collective = _COLLECTIVE.search(subjects[-1])
+    if len(subjects) == count:
+        # "生物医药、新一代电子信息两大产业营业收入…": what follows the count is said of every subject.
+        cut = collective.start(collective.lastindex) if collective else None
+        return subjects[:-1] + [subjects[-1][:cut]] if cut else subjects
+    collective = collective if len(subjects) == 1 else None
+    if not collective or _COUNTS[collective.group(collective.lastindex)] != count:
+        return None
+    earlier = text.rfind(_RESPECTIVELY, 0, at)
+    return _subjects(text, earlier, count) if earlier >= 0 else None
 
 
 def respective(text: str, span: Span, asked: set[str]) -> Span:
     """The one figure a question asks of a "分别" list: "电子信息产业和生物医药产业分别实现营业收入1174亿元、
-    1078.6亿元" answers a question about 生物医药 with the second. The subjects before 分别 are split
-    like the figures (up to the clause's end); the subject holding the most characters of question
-    words that no other subject holds says which. The span is kept when the counts differ or no
-    subject stands out (a question naming both asks for the list)."""
-    clause_end = next((span.start + m.start() for m in CLAUSE_BREAK.finditer(text[span.start:span.end])), span.end)
-    figures = [m.span() for m in _QUANTITY.finditer(text, span.start, clause_end)]
+    1078.6亿元" answers a question about 生物医药 with the second, and so does a span of the first
+    figure alone. The subjects before 分别 are split like the figures (up to the clause's end; "两大产业"
+    stands for an earlier 分别 list of two); the subject holding the most characters of question words
+    that no other subject holds says which. The span is kept when the counts differ or no subject
+    stands out (a question naming both asks for the list)."""
+    figures = _figure_list(text, span)
     if len(figures) < 2:
         return span
     start = max((s for s, _ in sentences(text) if s <= span.start), default=0)
-    head = text[start:span.start]
+    head = text[start:figures[0][0]]
     if _RESPECTIVELY not in head:
         return span
-    subjects = _LIST_BREAK.split(CLAUSE_BREAK.split(head[:head.rindex(_RESPECTIVELY)])[-1])
-    if len(subjects) != len(figures):
+    subjects = _subjects(text, start + head.rindex(_RESPECTIVELY), len(figures))
+    if subjects is None:
         return span
     held = [sum(len(word) for word in asked if len(word) > 1 and word in subject
                 and not any(word in other for other in subjects if other is not subject)) for subject in subjects]

@@ -255,6 +255,23 @@ def test_a_respective_list_gives_the_figure_of_the_subject_asked_about():
     assert respective(plain, Span(0, start, end, plain[start:end], 1.0, 0.0), {"生物医药"}).text == "662.8亿元、607.4亿元"
 
 
+def test_a_respective_list_answers_for_its_subject_however_the_reader_cut_it():
+    def span(text: str, value: str) -> Span:
+        return Span(0, text.index(value), text.index(value) + len(value), value, 1.0, 0.0)
+
+    listed = "分批次为新一代电子信息、生物医药产业分别兑现奖励资金2.9亿元、2.1亿元，鼓励企业创新发展。"
+    assert respective(listed, span(listed, "2.9亿元"), {"生物医药"}).text == "2.1亿元"  # the other item of the list
+    assert respective(listed, span(listed, "2.9亿元"), {"奖励资金"}).text == "2.9亿元"  # names neither: as read
+    # "两大产业" stands for the subjects of the earlier 分别 list; a later clause of figures follows the same order.
+    two = ("2023年，新一代电子信息产业和生物医药产业分别实现营业收入1174亿元、1078.6亿元。今年上半年，两大产业“成绩”"
+           "依旧喜人，分别实现营业收入662.8亿元、607.4亿元，预计年底突破1300亿元、1200亿元。")
+    assert respective(two, span(two, "1300亿元、1200亿元"), {"生物医药"}).text == "1200亿元"
+    assert respective(two, span(two, "662.8亿元"), {"生物医药"}).text == "607.4亿元"
+    # What follows the count (两大产业营业收入) is said of both subjects: its words tell neither apart.
+    shared = "生物医药、新一代电子信息两大产业营业收入今年有望分别实现1200亿元、1300亿元。"
+    assert respective(shared, span(shared, "1300亿元"), {"生物医药产业", "生物", "医药", "产业", "营业收入"}).text == "1200亿元"
+
+
 def test_a_follow_up_about_the_other_subject_of_a_respective_list(engine):
     response = engine.ask("那新一代电子信息产业呢？", history=["石家庄分批次为生物医药产业兑现了多少奖励资金？"])
     assert response.status == "answered" and response.value == "2.9亿元"
