@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
@@ -168,8 +169,11 @@ class Answerer:
     """Callable: (question, hits) → :class:`Answer`."""
 
     def __init__(self, reader, idf: dict[str, float], chunks: list[Chunk] | None = None,
-                 weights: AnswerWeights | None = None, read_depth: int = 4, depth: int = 10) -> None:
+                 weights: AnswerWeights | None = None, read_depth: int = 4, depth: int = 10,
+                 places: Callable[[str], set[str]] | None = None) -> None:
+        """``places``: the places a text names (:meth:`QuestionReader.places`), to tell whose figure a sentence gives."""
         self.reader = reader
+        self.places = places
         self.idf = idf
         self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
         self.default_idf = max(idf.values(), default=5.0)
@@ -282,7 +286,7 @@ class Answerer:
         confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
         if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
-        conflict = self._conflict(readings + self._second_sources(question, readings))
+        conflict = self._conflict(question, readings + self._second_sources(question, readings))
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
         if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
@@ -319,7 +323,7 @@ class Answerer:
                 unread.setdefault(chunk.doc_id, reading.hit)
         return self.read(question, list(unread.values())[:most]) if unread else []
 
-    def _conflict(self, readings: list[Reading]) -> list[dict]:
+    def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different figures for one fact from different articles, newest first.
 
         Only values that can be one fact reported twice, each from a passage that would answer on its
@@ -329,8 +333,9 @@ class Answerer:
         best = readings[0]
         if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
             return []
+        asked = self._places_asked(question)
         for unit in self._units_compared(best):
-            if conflict := self._conflict_in(readings, unit):
+            if conflict := self._conflict_in(readings, unit, asked):
                 return conflict
         return []
 
@@ -349,7 +354,24 @@ class Answerer:
         alone = [s for s in reading.alternatives if span.start <= s.start and s.end <= span.end and unit_of(s.text) in units]
         return unit_of(max(alone, key=lambda s: s.score).text) if alone else None
 
-    def _conflict_in(self, readings: list[Reading], unit: str) -> list[dict]:
+    def _places_asked(self, question: Question) -> set[str] | None:
+        """The places a question names, and its names of any kind (鹿泉 may be tagged a person's name)."""
+        if self.places is None:
+            return None
+        named = {word for g in question.groups if g.anchor for word in _anchor_words(g)}
+        return named | self.places(" ".join(g.word for g in question.groups) if question.english else question.text)
+
+    def _of_another_place(self, reading: Reading, asked: set[str] | None) -> bool:
+        """The figure's sentence names a district, county, city or province the question does not, and no
+        place it does: "鹿泉区…力争2024年突破1100亿元" is the district's figure, not the city's (石家庄)."""
+        if asked is None:
+            return False
+        start, end = reading.sentence
+        named = self.places(reading.hit.chunk.text[start:end])
+        same = lambda place: any(place in other or other in place for other in asked)  # noqa: E731 石家庄 / 石家庄市
+        return any(place[-1] in "省市区县" and not same(place) for place in named) and not any(same(p) for p in named)
+
+    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None = None) -> list[dict]:
         own = figure_in(readings[0].value, unit)
         if own is None:
             return []
@@ -362,6 +384,8 @@ class Answerer:
             years = self._years(reading)
             if best_years and years and not best_years & years:
                 continue  # 截至2023年底980人 and 截至2022年底850人: two years' figures, not one fact reported twice
+            if reading is not readings[0] and self._of_another_place(reading, asked):
+                continue  # a district's figure beside the city's: two places' figures
             where = figure_in(reading.value, unit)
             if where is None or not self._same_fact(best, reading.value[slice(*where)]):
                 continue

@@ -90,12 +90,13 @@ class Engine:
                 f"index at {index.path} was built with model {index.manifest.get('model')!r}, "
                 f"not {self.embedder.name!r}: run `rag index` to rebuild it"
             )
-        expander = EnglishExpander(set(index.document_frequency))
+        questions = QuestionReader(self.tokenizer, EnglishExpander(set(index.document_frequency)))
         return _State(
             index=index,
             searcher=Searcher(index, self.embedder, self.tokenizer),
-            reader=QuestionReader(self.tokenizer, expander),
-            answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth),
+            reader=questions,
+            answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth,
+                              places=questions.places),
         )
 
     def warm_up(self) -> None:

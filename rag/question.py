@@ -102,6 +102,10 @@ class QuestionReader:
     def _tagged(self, text: str) -> list[tuple[str, str]]:
         return [(p.word, p.flag) for p in self._pos.lcut(text) if p.word.strip()]
 
+    def places(self, text: str) -> set[str]:
+        """The places ``text`` names (鹿泉区, 石家庄), not the generic ones (全市, 国内)."""
+        return {w for w, f in self._tagged(text) if f == "ns" and w not in _GENERIC_PLACES}
+
     def _content(self, text: str) -> list[str]:
         return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
 
