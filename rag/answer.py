@@ -134,7 +134,7 @@ ANSWER_SHAPES = _answer_shapes()
 
 
 def answer_shape(question: Question) -> re.Pattern | None:
-    """The form the answer must have when the question asks for a contact detail (rag/data/answer_shapes.tsv)."""
+    """The form the answer must have when the question asks for a contact detail or a count (rag/data/answer_shapes.tsv)."""
     asked = question.raw.lower() if question.english else question.read_as
     return next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(asked)), None)
 

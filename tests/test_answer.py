@@ -311,3 +311,13 @@ def test_the_years_a_figure_is_of():
     text = "2022年，公司实现营业收入16.5亿元，同比增长9.1%；净利润1.9亿元。今年力争突破20亿元。"
     assert years_said(text, text.index("1.9亿元"), text.index("1.9亿元") + 5, 2023) == {2022}  # a ；-joined clause
     assert years_said(text, text.index("20亿元"), text.index("20亿元") + 4, 2023) == {2023}  # 今年 in a 2023 report
+
+
+def test_a_question_for_a_count_asks_for_a_number_of_things(engine):
+    shape = answer_shape(engine.retrieve("高新区去年引进的外资项目有多少个", [])[0])
+    assert all(shape.search(value) for value in ("10条", "十余个", "近300家", "212", "三大"))
+    assert not any(shape.search(value) for value in ("4.2亿美元", "17.8%", "2.4万亩", "总量全市第一"))
+    for asked in ("在全国排第几名", "有哪几个园区", "几个月来园区变化如何"):
+        assert answer_shape(engine.retrieve(asked, [])[0]) is None, asked
+    response = engine.ask("高新区去年引进的外资项目有多少个")
+    assert "美元" not in (response.value or ""), response.answer  # the amount of foreign capital is no count of projects
