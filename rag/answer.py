@@ -427,6 +427,9 @@ class Answerer:
             clause_start = earlier[-1] if earlier else start
         if clause_end - clause_start < 12 and len(ends) > 1:  # 1998年，青禾湖被列为…: the sentence opens with it, so the clause after
             clause_end = ends[1]
+        if text.count("“", clause_start, clause_end) > text.count("”", clause_start, clause_end):
+            closing = text.find("”", clause_end, end)  # a quotation is not cut at its own ；(“来到正定县,一切都好办;投资正定县,…”)
+            clause_end = closing + 1 if closing >= 0 else clause_end
         sentence = _balanced(text[clause_start:clause_end].strip().strip("□■▲"))
         year = reading.hit.chunk.year
         if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean

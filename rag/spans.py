@@ -16,7 +16,8 @@ import cn2an
 from .reader.features import Span
 from .tokenizing import normalize
 
-_SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;…]*[”’」』)）]*")
+# A quotation with no full stop in it ("来到正定县,一切都好办;投资正定县,肯定大发展") is one piece of its sentence.
+_SENTENCE = re.compile(r"(?:“[^“”。！？!?]{0,80}”|「[^「」。！？!?]{0,80}」|[^。！？!?；;])*[。！？!?；;…]*[”’」』)）]*")
 CLAUSE_BREAK = re.compile(r"[，,。；;！？!?：:]")
 _PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
 # 大 last: "6大主攻方向", "四大产业" count things; 年 before it keeps "2024年大…" a year.
@@ -128,8 +129,12 @@ def figure_in(value: str, unit: str) -> tuple[int, int] | None:
     return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
 
 
+_OPENING = {"“": "”", "「": "」"}
+
+
 def snap(text: str, span: Span) -> Span:
-    """Complete a span that cuts a figure or a date in two (1100亿 → 1100亿元, 2024年3 → 2024年3月)."""
+    """Complete a span that cuts a figure, a date or a short quotation in two (1100亿 → 1100亿元,
+    2024年3 → 2024年3月)."""
     start, end = span.start, span.end
     for pattern in (_QUANTITY, _DATE):
         for match in pattern.finditer(text, max(0, start - 12), min(len(text), end + 12)):
@@ -137,6 +142,10 @@ def snap(text: str, span: Span) -> Span:
                 end = match.end()
             if match.start() < start < match.end() and start - match.start() <= 12:
                 start = match.start()
+    if 0 < start and text[start - 1] in _OPENING and end < len(text) and text[end] in "；;，,、":
+        # The reader stopped at a separator inside a short quotation it opened (“来到正定县,一切都好办;投资…”): all of it.
+        close = text.find(_OPENING[text[start - 1]], end, start + 80)
+        end = close if close >= 0 and not re.search(r"[。！？!?“「]", text[end:close]) else end
     if (start, end) == (span.start, span.end):
         return span
     return replace(span, start=start, end=end, text=text[start:end])

@@ -6,7 +6,8 @@ from rag.answer import Answerer, Reading, answer_shape
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
-from rag.spans import asked_post, figure_in, figure_units, post_before, respective, unit_of, value_key, years_said
+from rag.spans import (asked_post, figure_in, figure_units, post_before, respective, sentences, snap, unit_of, value_key,
+                       years_said)
 
 
 def highlighted(citation):
@@ -321,3 +322,19 @@ def test_a_question_for_a_count_asks_for_a_number_of_things(engine):
         assert answer_shape(engine.retrieve(asked, [])[0]) is None, asked
     response = engine.ask("高新区去年引进的外资项目有多少个")
     assert "美元" not in (response.value or ""), response.answer  # the amount of foreign capital is no count of projects
+
+
+def test_a_short_quotation_is_not_cut_at_its_own_semicolon():
+    text = "全面叫响“来到正定县,一切都好办;投资正定县,肯定大发展”。他说“好;不好。”"
+    assert [text[a:b] for a, b in sentences(text)][0] == "全面叫响“来到正定县,一切都好办;投资正定县,肯定大发展”。"
+    start = text.index("来到")
+    cut = Span(0, start, text.index(";"), text[start:text.index(";")], 1.0, 0.0)
+    assert snap(text, cut).text == "来到正定县,一切都好办;投资正定县,肯定大发展"
+    start = text.index("好;")  # a quotation holding a full stop is speech, not a name: left as read
+    assert snap(text, Span(0, start, start + 1, "好", 1.0, 0.0)).text == "好"
+
+
+def test_a_slogan_is_answered_whole(engine):
+    response = engine.ask("正定县要全面叫响什么口号")
+    assert response.value == "来到正定县,一切都好办;投资正定县,肯定大发展"
+    assert response.answer == "全面叫响“来到正定县,一切都好办;投资正定县,肯定大发展”。"
