@@ -152,7 +152,8 @@ class QuestionReader:
             base = self.rewrite(history[-1], history[:-1])[0]
         new = self._words(text)
         kind_of = lambda w, f: "year" if _YEAR.fullmatch(w) else _TYPED_FLAGS.get(f)  # noqa: E731
-        new_kinds = {kind_of(w, f) for w, f in new} - {None}
+        # One that points back (其中河北工大那家研究院…) asks more of the same subject: its names swap none of the earlier ones.
+        new_kinds = set() if _POINTS_BACK.search(text) else {kind_of(w, f) for w, f in new} - {None}
         replaced, out = False, []
         for word, flag in self._tagged(base):
             kind = kind_of(word, flag)

@@ -45,3 +45,9 @@ def test_only_a_follow_up_that_swaps_a_subject_names_a_topic():
     assert not any(g.topic for g in reader("主要用在什么场景？", earlier).groups)
     swapped = reader("那生物医药呢？", ["2023年石家庄新一代电子信息产业营业收入是多少？"])
     assert [g.word for g in swapped.groups if g.topic] == ["生物医药产业"]
+
+
+def test_a_follow_up_that_points_back_swaps_no_name():
+    # 河北 of 河北工大 is a place by its tag, but 其中 says the question stays with the earlier subject (鹿泉区).
+    question = QuestionReader(default_tokenizer())("其中河北工大那家研究院全称叫什么？", ["2023年鹿泉区与哪些高校开展了战略合作？"])
+    assert "鹿泉区" in question.text and question.read_as.startswith("其中河北工大那家研究院全称叫什么")
