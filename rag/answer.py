@@ -33,6 +33,13 @@ from .tokenizing import normalize
 ANCHOR_SHARE = 0.08
 SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is dated to other years
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
+# A notice closes with its issuer and date (石家庄市人民政府办公室2021年12月21日). Asked when or by whom a notice
+# was published, that line answers: it shares no word with the question, so neither search nor reader finds it.
+_SIGN_OFF = re.compile(r"^(?:(?P<issuer>[\u4e00-\u9fff（）()]{2,30}?)\s*)?(?P<date>(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)$")
+_NOTICE = "公告|通知|通告|公报|声明|决定"
+_PUBLISHED = re.compile(rf"(?:{_NOTICE})[^？?，,]{{0,12}}?(?:发布|印发|发出|公布|落款)|(?:发布|印发|发出|公布)[^？?，,]{{0,6}}(?:{_NOTICE})")
+_ASKS_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|日期|时间")
+_ASKS_WHO = re.compile(r"哪个单位|哪个部门|哪家|什么单位|什么部门|哪个机构|谁")
 
 
 @dataclass(frozen=True)
@@ -282,6 +289,8 @@ class Answerer:
             return Answer(None, "not_found", [])
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
         readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
+        if signed := self._signed(question, readings, top_k):
+            return signed
         best = readings[0]
         confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
         if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
@@ -302,6 +311,33 @@ class Answerer:
             public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
             return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
         return Answer(self._sentence(best), "answered", cited, best.value, [], confidence)
+
+    def _signed(self, question: Question, readings: list[Reading], top_k: int) -> Answer | None:
+        """Asked when or by whom a notice was published: the date or issuer of the sign-off closing the
+        section of the surest passage that names what the question names (None when it has none)."""
+        asked = question.read_as
+        part = "date" if _ASKS_WHEN.search(asked) else "issuer" if _ASKS_WHO.search(asked) else None
+        if part is None or not _PUBLISHED.search(asked):
+            return None
+        best = next((r for r in readings if r.span is not None and r.anchored), None)
+        if best is None or best.hit.row < 0:
+            return None
+        chunk = best.hit.chunk
+        for row in range(len(self.chunks) - 1, -1, -1):
+            closing = self.chunks[row]
+            if closing.doc_id != chunk.doc_id or closing.heading != chunk.heading:
+                continue
+            if (match := _SIGN_OFF.match(closing.text.strip())) and match.group(part):
+                offset = closing.text.index(match.group(0))
+                signed = Reading(Hit(closing, best.hit.score, row=row))
+                signed.span = Span(0, offset + match.start(part), offset + match.end(part), match.group(part),
+                                   best.span.score, best.span.no_answer)
+                signed.margin, signed.score = best.margin, best.score
+                cited = [signed] + [r for r in readings if r.hit.row != row][:top_k - 1]
+                confidence = _sigmoid(best.score - self.weights.threshold)
+                return Answer(self._sentence(signed), "answered", cited, signed.value, [], confidence)
+            break  # only the section's last passage can close it
+        return None
 
     def _second_sources(self, question: Question, readings: list[Reading], most: int = 2) -> list[Reading]:
         """Passages past the read depth, each from an article not read yet, that state a figure in a

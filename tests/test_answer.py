@@ -338,3 +338,13 @@ def test_a_slogan_is_answered_whole(engine):
     response = engine.ask("正定县要全面叫响什么口号")
     assert response.value == "来到正定县,一切都好办;投资正定县,肯定大发展"
     assert response.answer == "全面叫响“来到正定县,一切都好办;投资正定县,肯定大发展”。"
+
+
+@pytest.mark.parametrize("question, value", [
+    ("小学生免费公交专线征求意见的公告是哪天发布的", "2021年12月21日"),
+    ("征求意见公告由哪个单位发布", "石家庄市人民政府办公室"),
+    ("征求意见的截止日期是哪天", "12月27日"),  # a date the notice states, not its publication
+])
+def test_a_notice_is_dated_and_signed_by_its_closing_line(engine, question, value):
+    response = engine.ask(question)
+    assert response.value == value, response.answer
