@@ -13,8 +13,8 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 # CMRC trial, C and the holdout rose: its floor follows what is measured, and the fall is reported in eval/README.md.
 EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.84 --min-abstention 0.70 --max-wrongly-abstained 0.08 --min-conflict-coverage 0.85
 HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.80 --min-abstention 0.20 --max-wrongly-abstained 0.12
-HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.58 --max-wrongly-abstained 0.21
-HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.72 --min-abstention 0.25 --max-wrongly-abstained 0.17
+HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.20
+HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
 READER_LIMITS := --limit 100 --min-em 0.28 --min-f1 0.65
 TRIAL := eval/cmrc-trial
