@@ -26,8 +26,9 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
-from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_post, figure_in, figure_units, post_before, resolve_relative,
-                    respective, sentences, snap, unit_of, value_key, years_said)
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_post, complete_list, figure_in, figure_units,
+                    period_of, periods, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key,
+                    years_said)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -38,6 +39,7 @@ NEIGHBOURS = 2  # passages either side in the same section that may name what a 
 _SIGN_OFF = re.compile(r"^(?:(?P<issuer>[\u4e00-\u9fff（）()]{2,30}?)\s*)?(?P<date>(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)$")
 _NOTICE = "公告|通知|通告|公报|声明|决定"
 _PUBLISHED = re.compile(rf"(?:{_NOTICE})[^？?，,]{{0,12}}?(?:发布|印发|发出|公布|落款)|(?:发布|印发|发出|公布)[^？?，,]{{0,6}}(?:{_NOTICE})")
+_FULL_STOP = re.compile(r"[。！？!?]")  # a sentence's end; sentences() also splits at ；
 _ASKS_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|日期|时间")
 _ASKS_WHO = re.compile(r"哪个单位|哪个部门|哪家|什么单位|什么部门|哪个机构|谁")
 
@@ -68,8 +70,10 @@ class Reading:
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
+    other_period: bool = False  # the span is of another part of the year than asked (the year's forecast when 上半年 is asked)
     other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
-    misshapen: bool = False  # asked for an e-mail address, a phone number or a web address, the span is none
+    misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
+    other_subject: bool = False  # the span's ；-part names none of the question's names, a later part opens with one
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -78,8 +82,8 @@ class Reading:
 
     @property
     def mismatched(self) -> bool:
-        """The span is of another year, another post or another form than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_post or self.misshapen
+        """The span is of another year, period, subject or post, or of another form than asked: the reader's next span may not be."""
+        return self.dated_elsewhere or self.other_period or self.other_subject or self.other_post or self.misshapen
 
     @property
     def value(self) -> str | None:
@@ -146,6 +150,43 @@ def answer_shape(question: Question) -> re.Pattern | None:
     return next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(asked)), None)
 
 
+@dataclass(frozen=True)
+class Asks:
+    """What the question asks a span to be, worked out once per question."""
+
+    post: bool | None  # a deputy's name, a head's, or no post (:func:`asked_post`)
+    shape: re.Pattern | None  # the form of a contact detail or a count (:func:`answer_shape`)
+    periods: frozenset[tuple[int, int]]  # parts of a year, as (first month, last month) (:func:`periods`)
+    items: int | None  # so many things listed (哪三大行动: :func:`asked_items`)
+    names: tuple[tuple[str, ...], ...] = ()  # the distinctive names the question gives, each with its other spellings
+
+    @classmethod
+    def of(cls, question: Question, names: tuple[tuple[str, ...], ...] = ()) -> Asks:
+        asked = question.raw if question.english else question.read_as
+        return cls(asked_post(question.read_as), answer_shape(question), frozenset(periods(question.read_as)), asked_items(asked),
+                   names)
+
+
+def _names_any(text: str, names: tuple[tuple[str, ...], ...]) -> bool:
+    return any(word in text for words in names for word in words)
+
+
+def _of_other_subject(text: str, start: int, names: tuple[tuple[str, ...], ...]) -> bool:
+    """The ；-part of a sentence holding ``start`` names none of ``names`` while a later part opens with
+    one: a list of subjects and their deeds (中瓷电子具备了…；普兴电子打破8英寸硅外延片的国外垄断；森思泰克自主
+    研发的毫米波雷达…), where the radar is not 普兴电子's. A name in the sentence's first part may govern the
+    parts after it (石家庄交投集团表示,…；全力推进4、5、6号线…), so it says nothing."""
+    if not names:
+        return False
+    begin = max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
+    stop = next((m.end() for m in _FULL_STOP.finditer(text, start)), len(text))
+    parts = [(a, b) for a, b in sentences(text) if begin <= a < stop]
+    own = next(((a, b) for a, b in parts if a <= start < b), None)
+    opens = lambda a, b: any(text[a:b].lstrip(" “\"'（(").startswith(w) for words in names for w in words)  # noqa: E731
+    return (own is not None and not _names_any(text[own[0]:own[1]], names)
+            and any(opens(a, b) for a, b in parts[1:] if (a, b) != own))
+
+
 def reader_questions(question: Question) -> list[str]:
     """What the reader is asked: the question in simplified script (follow-ups resolved, or their own
     question when they ask one: :attr:`Question.asks`). An English
@@ -208,6 +249,11 @@ class Answerer:
                 return False
         return True
 
+    def _names(self, question: Question) -> tuple[tuple[str, ...], ...]:
+        """The distinctive names the question gives (places, firms, people; not years), as the anchoring check takes them."""
+        return tuple(tuple(_anchor_words(k)) for k in question.groups
+                     if k.anchor and not re.fullmatch(r"\d{4}年?", k.word) and self.idf.get(k.word, self.default_idf) >= self.anchor_idf)
+
     def _neighbours(self, hit: Hit, reach: int = NEIGHBOURS) -> str:
         """The passages next to this one in its article section ("在刘文富看来…" names the park two paragraphs up)."""
         if hit.row < 0 or hit.row >= len(self.chunks):
@@ -235,8 +281,8 @@ class Answerer:
                 if number not in proposed or _surest(own[:SPANS_TRIED]) > _surest(proposed[number][:SPANS_TRIED]):
                     proposed[number] = own
         asked = {word for group in question.groups for word in group.words}
-        shaped = lambda text, span: respective(text, snap(text, span), asked)  # noqa: E731
-        post, shape = asked_post(question.read_as), answer_shape(question)  # what the question asks for, once
+        asks = Asks.of(question, self._names(question))  # what the question asks for, once
+        shaped = lambda text, span: complete_list(text, respective(text, snap(text, span), asked), asks.items)  # noqa: E731
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))
@@ -248,27 +294,52 @@ class Answerer:
             for span in choices:
                 if any(span.start < other.end and other.start < span.end for other in posted_elsewhere):
                     continue
-                self._take(reading, span, question, post, shape)
+                self._take(reading, span, question, asks)
                 if not reading.mismatched:
                     break
                 if reading.other_post:
                     posted_elsewhere.append(span)
             else:
                 if choices:
-                    self._take(reading, choices[0], question, post, shape)
+                    self._take(reading, choices[0], question, asks)
+                    text, year = hit.chunk.text, hit.chunk.year
+                    if asks.periods and (reading.other_period or reading.dated_elsewhere):
+                        self._reread(reading, question, asks, shaped, lambda a, b: periods(text[a:b]) & asks.periods and (
+                            not question.years or not (said := years_said(text, a, b, year)) or said & set(question.years)))
+                    elif reading.other_subject and not (reading.dated_elsewhere or reading.other_post or reading.misshapen):
+                        self._reread(reading, question, asks, shaped, lambda a, b: _names_any(text[a:b], asks.names))
             readings.append(reading)
         return readings
 
-    def _take(self, reading: Reading, span: Span, question: Question, post: bool | None, shape: re.Pattern | None) -> None:
-        """Read ``span`` as the passage's answer; ``post`` and ``shape`` are what the question asks for
-        (:func:`asked_post`, :func:`answer_shape`)."""
+    def _reread(self, reading: Reading, question: Question, asks: Asks, shaped: Callable[[str, Span], Span],
+                relevant: Callable[[int, int], object]) -> None:
+        """Read again only the passage's sentences that are ``relevant`` (name the asked period, or the
+        question's names), when every span the reader gave is of another period or another subject. Why: a
+        paragraph holding several figures or several firms gives the reader's surer spans to the others:
+        last year's figure and the year's forecast beside this half-year's (2023年…1174亿元…今年上半年…
+        662.8亿元…预计年底突破1300亿元), or a ；-list of firms and their feats (…；普兴电子打破8英寸硅外延片的
+        国外垄断；森思泰克…毫米波雷达…)."""
+        text, first = reading.hit.chunk.text, reading.span
+        own = [(a, b) for a, b in sentences(text) if relevant(a, b)]
+        for span in self.reader.read(reader_questions(question)[0], [text[a:b] for a, b in own], top=SPANS_TRIED) if own else []:
+            offset = own[span.passage][0]
+            self._take(reading, shaped(text, replace(span, passage=first.passage, start=span.start + offset, end=span.end + offset)),
+                       question, asks)
+            if not reading.mismatched:
+                return
+        self._take(reading, first, question, asks)
+
+    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks) -> None:
+        """Read ``span`` as the passage's answer and check it against what the question asks."""
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
+        reading.other_period = bool(asks.periods) and period_of(reading.hit.chunk.text, span.start) not in asks.periods | {None}
         printed = post_before(reading.hit.chunk.text, span.start)
-        reading.other_post = None not in (post, printed) and post != printed
-        reading.misshapen = shape is not None and not shape.search(span.text)
+        reading.other_post = None not in (asks.post, printed) and asks.post != printed
+        reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
+        reading.other_subject = _of_other_subject(reading.hit.chunk.text, span.start, asks.names)
 
     @staticmethod
     def _of_years(reading: Reading, years: list[int]) -> bool:

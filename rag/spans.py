@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 
 import cn2an
@@ -72,15 +73,62 @@ _FULL_SENTENCE_END = re.compile(r"[。！？!?]")
 def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``), or,
     when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
-    def said(a: int, b: int) -> set[int]:
-        return {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(text[a:b], year))}
+    return _said_around(text, start, end, lambda part: {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(part, year))})
 
+
+def _said_around(text: str, start: int, end: int, said: Callable[[str], set]) -> set:
     own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
-    if found := said(*own):
+    if found := said(text[own[0]:own[1]]):
         return found
     begin = max((m.end() for m in _FULL_SENTENCE_END.finditer(text, 0, start)), default=0)
     stop = next((m.end() for m in _FULL_SENTENCE_END.finditer(text, end)), len(text))
-    return said(begin, stop)
+    return said(text[begin:stop])
+
+
+_NUMBER = r"\d{1,2}|[一二两三四五六七八九十]{1,3}"
+_QUARTERS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_PERIOD = re.compile(rf"(?P<half>[上下])半年|(?:前|头)(?P<months>{_NUMBER})个月|(?P<first>{_NUMBER})月?(?:至|到|-|－|~|～|—)(?P<last>{_NUMBER})月"
+                     rf"|(?P<upto>前)?(?:第)?(?P<quarter>[一二三四1-4])季度")
+
+
+def periods(text: str) -> set[tuple[int, int]]:
+    """The parts of a year a text names, as (first month, last month): 上半年, 前七个月, 头7个月, 1至6月 and
+    1月至6月, 三季度, 前三季度. Why: a half-year's figure and the year's forecast often share a passage,
+    and only the words say which one was asked (2024年上半年…营业收入 against 预计年底突破…)."""
+    found = set()
+    for match in _PERIOD.finditer(text):
+        if match["half"]:
+            found.add((1, 6) if match["half"] == "上" else (7, 12))
+        elif match["months"]:
+            found.add((1, _month(match["months"])))
+        elif match["first"]:
+            found.add((_month(match["first"]), _month(match["last"])))
+        else:
+            quarter = _QUARTERS[match["quarter"]]
+            found.add((1 if match["upto"] else 3 * quarter - 2, 3 * quarter))
+    return {(a, b) for a, b in found if 1 <= a <= b <= 12}
+
+
+# A whole year as a time: 年底, 全年, or a year named alone (2024年 not followed by its months; 今年 not in 今年以来).
+_WHOLE_YEAR = re.compile(rf"年底|年末|全年|(?:(?:19|20)\d{{2}}|今|明)年(?![\d一二两三四五六七八九十]|以来|[上下]半年|前|头|第|[一二三四1-4]季度)")
+
+
+def period_of(text: str, start: int) -> tuple[int, int] | None:
+    """The part of a year the figure at ``start`` is of: the last time its sentence names before it
+    (…今年上半年…实现662.8亿元, 预计年底突破1300亿元: the first is of (1, 6), the second of the whole
+    year (1, 12)); None when its sentence names none before it."""
+    begin = next((a for a, b in sentences(text) if a <= start < b), 0)
+    last = None
+    for match in _PERIOD.finditer(text, begin, start):
+        last = (match.start(), next(iter(periods(match.group(0))), None))
+    for match in _WHOLE_YEAR.finditer(text, begin, start):
+        if last is None or match.start() > last[0]:
+            last = (match.start(), (1, 12))
+    return last[1] if last else None
+
+
+def _month(number: str) -> int:
+    return int(number) if number.isdigit() else int(cn2an.cn2an(number.replace("两", "二"), "smart"))
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -146,6 +194,45 @@ def snap(text: str, span: Span) -> Span:
         # The reader stopped at a separator inside a short quotation it opened (“来到正定县,一切都好办;投资…”): all of it.
         close = text.find(_OPENING[text[start - 1]], end, start + 80)
         end = close if close >= 0 and not re.search(r"[。！？!?“「]", text[end:close]) else end
+    if (start, end) == (span.start, span.end):
+        return span
+    return replace(span, start=start, end=end, text=text[start:end])
+
+
+# A question asking for so many things (哪三大行动, which two) and what tells the items of an answer apart:
+# 、；和与及或, or 另一/第二 (一种是…，另一种是…); not commas, which a clause has as well. Of 147 such questions
+# in the training data, 142 answers have as many items; 哪四个字 asks for one phrase and is left out.
+_ASKED_ITEMS = re.compile(r"哪([两二三四五六七八九])(?!个?字)|\bwhich (two|three|four|five)\b")
+_ITEM_BREAK = re.compile(r"[、；;]|以及|和|与|及|或|另一|第二")
+_ITEM_END = re.compile(r"[、，,。；;！？!?：:]")
+_ENGLISH_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def asked_items(question: str) -> int | None:
+    """How many things a question asks for by number (哪三大行动 → 3, which two → 2); None when it does not."""
+    match = _ASKED_ITEMS.search(question.lower())
+    if match is None:
+        return None
+    return _COUNTS[match.group(1)] if match.group(1) else _ENGLISH_COUNTS[match.group(2)]
+
+
+def list_items(text: str) -> int:
+    """How many items a span lists (项目攻坚、总量提升、服务赋能 → 3)."""
+    return len(_ITEM_BREAK.findall(text)) + 1
+
+
+def complete_list(text: str, span: Span, items: int | None) -> Span:
+    """A span naming one item of a 、-list when the question asks for ``items`` things, widened over the
+    list's next (then previous) items up to that number: 主持召开高标准高质量推进雄安新区建设座谈会、深入推进
+    京津冀协同发展座谈会 answers which two 座谈会, and the reader's span often stops at the first."""
+    if not items:
+        return span
+    start, end = span.start, span.end
+    while list_items(text[start:end]) < items and end < len(text) and text[end] == "、":
+        stop = _ITEM_END.search(text, end + 1)
+        end = stop.start() if stop else len(text)
+    while list_items(text[start:end]) < items and start > 0 and text[start - 1] == "、":
+        start = max((m.end() for m in _ITEM_END.finditer(text, 0, start - 1)), default=0)
     if (start, end) == (span.start, span.end):
         return span
     return replace(span, start=start, end=end, text=text[start:end])

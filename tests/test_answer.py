@@ -2,12 +2,12 @@
 
 import pytest
 
-from rag.answer import Answerer, Reading, answer_shape
+from rag.answer import Answerer, Reading, _of_other_subject, answer_shape
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
-from rag.spans import (asked_post, figure_in, figure_units, post_before, respective, sentences, snap, unit_of, value_key,
-                       years_said)
+from rag.spans import (asked_items, asked_post, complete_list, figure_in, figure_units, list_items, period_of, periods,
+                       post_before, respective, sentences, snap, unit_of, value_key, years_said)
 
 
 def highlighted(citation):
@@ -192,6 +192,72 @@ def test_a_year_end_forecast_is_not_a_half_year_figure(engine):
     assert response.value == "1300亿元"  # not 上半年's 662.8亿元 from the same sentence, nor 生物医药's 1200亿元
     # "鹿泉区…力争2024年突破1100亿元" is the district's figure: no conflict with the city's.
     assert response.status == "answered", response.answer
+
+
+def test_a_half_year_figure_is_not_the_year_end_forecast(engine):
+    # The paragraph gives 2023's figure, the first half of 2024's and the forecast for 2024's end;
+    # the reader's surer spans are the other two.
+    assert engine.ask("2024年上半年石家庄新一代电子信息产业营业收入是多少？").value == "662.8亿元"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("今年上半年营业收入", {(1, 6)}), ("下半年", {(7, 12)}), ("前七个月", {(1, 7)}), ("头3个月", {(1, 3)}),
+    ("1至11月", {(1, 11)}), ("1月—6月", {(1, 6)}), ("三季度", {(7, 9)}), ("前三季度", {(1, 9)}),
+    ("2024年底", set()), ("13至14月", set()),
+])
+def test_parts_of_a_year_named_in_a_text(text, expected):
+    assert periods(text) == expected
+
+
+def test_a_figure_is_of_the_last_time_its_sentence_names_before_it():
+    text = "2023年实现1174亿元。今年上半年，实现营业收入662.8亿元，预计年底突破1300亿元。今年以来新增20家。"
+    assert period_of(text, text.index("1174")) == (1, 12)
+    assert period_of(text, text.index("662.8")) == (1, 6)
+    assert period_of(text, text.index("1300")) == (1, 12)  # 年底, after 上半年
+    assert period_of(text, text.index("20家")) is None  # 今年以来 is no whole year
+
+
+@pytest.mark.parametrize("question", ["习近平总书记在河北考察期间主持召开了哪两个座谈会", "总书记5月来河北考察时主持召开了哪两个座谈会？"])
+def test_a_question_for_two_things_is_answered_with_both(engine, question):
+    # The reader's span stops at the first of the 、-list (高标准高质量推进雄安新区建设座谈会).
+    assert engine.ask(question).value == "高标准高质量推进雄安新区建设座谈会、深入推进京津冀协同发展座谈会"
+
+
+@pytest.mark.parametrize("question,items", [
+    ("市工信局提出实施哪三大行动？", 3), ("主持召开了哪两个座谈会", 2), ("Which two forums were held?", 2),
+    ("赠送给马良弼哪四字匾额", None), ("哪个区", None), ("有几个", None),
+])
+def test_how_many_things_a_question_asks_for(question, items):
+    assert asked_items(question) == items
+
+
+def test_one_item_of_a_list_is_widened_to_the_number_asked():
+    text = "主持召开高标准高质量推进雄安新区建设座谈会、深入推进京津冀协同发展座谈会、两次发表重要讲话。"
+    first = text.index("高标准"), text.index("座谈会") + 3
+    span = Span(0, *first, text[slice(*first)], 1.0, 0.0)
+    assert complete_list(text, span, 2).text == "高标准高质量推进雄安新区建设座谈会、深入推进京津冀协同发展座谈会"
+    assert complete_list(text, span, None) is span
+    text = "大力实施项目攻坚、总量提升、服务赋能三大行动。"
+    last = text.index("服务"), text.index("服务") + 4
+    # Widened back to the clause's start: the first item's words are not told from the verb before them.
+    assert complete_list(text, Span(0, *last, "服务赋能", 1.0, 0.0), 3).text == "大力实施项目攻坚、总量提升、服务赋能"
+    assert list_items("项目攻坚、总量提升和服务赋能") == 3
+
+
+@pytest.mark.parametrize("question", ["普兴电子打破了什么产品的国外垄断", "普兴电子在哪种产品上打破国外垄断？"])
+def test_a_deed_is_read_from_the_part_of_a_list_naming_the_firm_asked(engine, question):
+    # 中瓷电子具备了…；普兴电子打破8英寸硅外延片的国外垄断；森思泰克自主研发的毫米波雷达，打破了国外垄断…
+    assert "硅外延片" in engine.ask(question).value
+
+
+def test_a_part_is_of_another_subject_only_when_a_later_part_opens_with_the_name():
+    names = (("普兴电子", "普兴"),)
+    text = "中瓷电子具备了三大技术；普兴电子打破8英寸硅外延片的国外垄断；森思泰克自主研发的毫米波雷达，打破了国外垄断。"
+    assert _of_other_subject(text, text.index("毫米波"), names)
+    assert not _of_other_subject(text, text.index("硅外延片"), names)
+    governed = "石家庄交投集团表示,将持续优化公交线网布局；全力推进4、5、6号线一期工程。"
+    assert not _of_other_subject(governed, governed.index("4、5"), (("交投集团", "交投"),))
+    assert not _of_other_subject(text, text.index("毫米波"), ())
 
 
 def test_an_answer_keeps_the_closing_quote_of_a_quoted_name(engine):
