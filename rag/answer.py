@@ -41,6 +41,11 @@ _NOTICE = "公告|通知|通告|公报|声明|决定"
 _PUBLISHED = re.compile(rf"(?:{_NOTICE})[^？?，,]{{0,12}}?(?:发布|印发|发出|公布|落款)|(?:发布|印发|发出|公布)[^？?，,]{{0,6}}(?:{_NOTICE})")
 _FULL_STOP = re.compile(r"[。！？!?]")  # a sentence's end; sentences() also splits at ；
 _ASKS_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|日期|时间")
+# A byline (□石家庄日报记者 赵艺) or photo credit answers only who reported, wrote or photographed: asked who
+# heads an office, the reader reads a byline's name as surely as the official's, and bylines rank high
+# because they are short.
+_ASKS_BYLINE = re.compile(r"记者|撰稿|作者|撰文|执笔|摄影|拍摄|摄|通讯员|编辑|\b(?:reporters?|wrote|written|authors?|photo\w*|editors?)\b",
+                          re.IGNORECASE)
 _ASKS_WHO = re.compile(r"哪个单位|哪个部门|哪家|什么单位|什么部门|哪个机构|谁")
 
 
@@ -74,6 +79,7 @@ class Reading:
     other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
     other_subject: bool = False  # the span's ；-part names none of the question's names, a later part opens with one
+    labelled: bool = False  # a contact detail of the form asked, printed under the asked kind's label (传真至:86036652)
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -144,6 +150,30 @@ def _answer_shapes() -> list[tuple[re.Pattern, re.Pattern]]:
 ANSWER_SHAPES = _answer_shapes()
 
 
+def _contact_labels() -> list[tuple[re.Pattern, re.Pattern]]:
+    text = resources.files("rag").joinpath("data/contact_labels.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [(re.compile(asked), re.compile(label.strip(), re.IGNORECASE)) for asked, label in rows]
+
+
+CONTACT_LABELS = _contact_labels()
+_ANY_LABEL = re.compile("|".join(f"(?:{label.pattern})" for _, label in CONTACT_LABELS), re.IGNORECASE)
+_LABEL_REACH = re.compile(r"[。；;\n]")  # a label stands in the detail's clause
+
+
+def contact_label(question: Question) -> re.Pattern | None:
+    """The label printed before the contact detail a question asks for (rag/data/contact_labels.tsv)."""
+    asked = question.raw.lower() if question.english else question.read_as
+    return next((label for pattern, label in CONTACT_LABELS if pattern.search(asked)), None)
+
+
+def label_before(text: str, start: int) -> str | None:
+    """The contact label printed nearest before ``start`` in its clause, within 30 characters (传真 in 传真至:86036652)."""
+    begin = max([start - 30, *(m.end() for m in _LABEL_REACH.finditer(text, max(0, start - 30), start))])
+    found = [m.group(0) for m in _ANY_LABEL.finditer(text, max(0, begin), start)]
+    return found[-1] if found else None
+
+
 def answer_shape(question: Question) -> re.Pattern | None:
     """The form the answer must have when the question asks for a contact detail or a count (rag/data/answer_shapes.tsv)."""
     asked = question.raw.lower() if question.english else question.read_as
@@ -158,13 +188,16 @@ class Asks:
     shape: re.Pattern | None  # the form of a contact detail or a count (:func:`answer_shape`)
     periods: frozenset[tuple[int, int]]  # parts of a year, as (first month, last month) (:func:`periods`)
     items: int | None  # so many things listed (哪三大行动: :func:`asked_items`)
+    label: re.Pattern | None = None  # the label of the contact detail asked for (:func:`contact_label`)
     names: tuple[tuple[str, ...], ...] = ()  # the distinctive names the question gives, each with its other spellings
+    topics: tuple[tuple[str, ...], ...] = ()  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
 
     @classmethod
     def of(cls, question: Question, names: tuple[tuple[str, ...], ...] = ()) -> Asks:
         asked = question.raw if question.english else question.read_as
+        topics = tuple(tuple(_anchor_words(k)) for k in question.groups if k.topic)
         return cls(asked_post(question.read_as), answer_shape(question), frozenset(periods(question.read_as)), asked_items(asked),
-                   names)
+                   contact_label(question), names, topics)
 
 
 def _names_any(text: str, names: tuple[tuple[str, ...], ...]) -> bool:
@@ -185,6 +218,18 @@ def _of_other_subject(text: str, start: int, names: tuple[tuple[str, ...], ...])
     opens = lambda a, b: any(text[a:b].lstrip(" “\"'（(").startswith(w) for words in names for w in words)  # noqa: E731
     return (own is not None and not _names_any(text[own[0]:own[1]], names)
             and any(opens(a, b) for a, b in parts[1:] if (a, b) != own))
+
+
+def _of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics: tuple[tuple[str, ...], ...]) -> bool:
+    """The clause holding ``start`` names what a follow-up swapped out and not what it swapped in: after
+    2021年以来生物医药产业新上了多少个省市重点项目, 那电子信息产业呢 is not answered by 生物医药产业新上…项目109个
+    when the next clause says 新一代电子信息产业新上…项目73个."""
+    if not replaced or not topics:
+        return False
+    begin = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)), default=0)
+    stop = next((m.start() for m in CLAUSE_BREAK.finditer(text, start)), len(text))
+    clause = text[begin:stop]
+    return any(word in clause for word in replaced) and not _names_any(clause, topics)
 
 
 def reader_questions(question: Question) -> list[str]:
@@ -270,13 +315,14 @@ class Answerer:
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
-        read = hits[:self.read_depth]
-        texts = [hit.chunk.text for hit in read]
+        bylines = bool(_ASKS_BYLINE.search(question.raw if question.english else question.read_as))
+        read = [number for number, hit in enumerate(hits) if bylines or hit.chunk.kind != "byline"][:self.read_depth]
+        texts = [hits[number].chunk.text for number in read]
         proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
         for asked in reader_questions(question) if read else []:
             by_passage: dict[int, list[Span]] = {}
             for span in self.reader.read(asked, texts, top=AGREEMENT_CANDIDATES):
-                by_passage.setdefault(span.passage, []).append(span)
+                by_passage.setdefault(read[span.passage], []).append(span)
             for number, own in by_passage.items():
                 if number not in proposed or _surest(own[:SPANS_TRIED]) > _surest(proposed[number][:SPANS_TRIED]):
                     proposed[number] = own
@@ -339,7 +385,13 @@ class Answerer:
         printed = post_before(reading.hit.chunk.text, span.start)
         reading.other_post = None not in (asks.post, printed) and asks.post != printed
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
-        reading.other_subject = _of_other_subject(reading.hit.chunk.text, span.start, asks.names)
+        if asks.label is not None and (printed_label := label_before(reading.hit.chunk.text, span.start)) is not None:
+            reading.misshapen |= not asks.label.fullmatch(printed_label)  # 传真至:86036652 is no consultation phone
+            reading.labelled = not reading.misshapen
+        else:
+            reading.labelled = False
+        reading.other_subject = (_of_other_subject(reading.hit.chunk.text, span.start, asks.names)
+                                 or _of_swapped_subject(reading.hit.chunk.text, span.start, question.replaced, asks.topics))
 
     @staticmethod
     def _of_years(reading: Reading, years: list[int]) -> bool:
@@ -359,12 +411,13 @@ class Answerer:
         if not readings:
             return Answer(None, "not_found", [])
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
-        readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
+        readings.sort(key=lambda r: (r.span is None, not r.eligible, not r.labelled, -r.score))
         if signed := self._signed(question, readings, top_k):
             return signed
         best = readings[0]
         confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
-        if not best.eligible or best.score < self.weights.threshold or not self._answerable_shape(question):
+        sure = best.score >= self.weights.threshold or best.labelled  # see rag/data/contact_labels.tsv
+        if not best.eligible or not sure or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
         conflict = self._conflict(question, readings + self._second_sources(question, readings))
         cited = readings[:top_k]

@@ -73,6 +73,7 @@ class Question:
     english: bool = False
     rewritten: bool = False
     asks: str = ""  # what the reader is asked, when not ``text``: a follow-up's own question
+    replaced: tuple[str, ...] = ()  # the earlier question's words a follow-up swapped out (生物医药 in 那电子信息产业呢)
 
     @property
     def read_as(self) -> str:
@@ -111,11 +112,18 @@ class QuestionReader:
 
     def _group(self, word: str, flag: str = "", weight: float = 1.0) -> Keyword:
         """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
-        synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())]
+        synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())] + [(thing, 0.8) for thing in self._object(word)]
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = (flag in _TYPED_FLAGS and word not in _GENERIC_PLACES) or bool(_YEAR.fullmatch(word)) \
             or (flag == "m" and bool(_SESSION.fullmatch(word)))
         return Keyword(word, tuple(synonyms + parts), weight, anchor)
+
+    def _object(self, word: str) -> list[str]:
+        """What a one-character verb acts on (发邮件 → 邮件, 打电话 → 电话): a passage says 通过电子邮件发送,
+        not 发邮件, so the thing stands for the deed."""
+        tags = self._pos.word_tag_tab
+        thing = word[1:]
+        return [thing] if len(word) >= 3 and tags.get(word[0]) == "v" and tags.get(thing, "").startswith("n") else []
 
     def _named(self, words: list[str]) -> bool:
         """All of an English term's Chinese renderings are names (places, organisations) in the dictionary."""
@@ -147,9 +155,9 @@ class QuestionReader:
         text = normalize(question)
         if not history or is_english(question) or not self.is_follow_up(text):
             return text, "", False
-        base = normalize(history[-1])
+        base, earlier, earlier_prefixed = normalize(history[-1]), "", False
         if len(history) > 1:
-            base = self.rewrite(history[-1], history[:-1])[0]
+            base, earlier, earlier_prefixed = self.rewrite(history[-1], history[:-1])
         new = self._words(text)
         kind_of = lambda w, f: "year" if _YEAR.fullmatch(w) else _TYPED_FLAGS.get(f)  # noqa: E731
         # One that points back (其中河北工大那家研究院…) asks more of the same subject: its names swap none of the earlier ones.
@@ -165,7 +173,9 @@ class QuestionReader:
             out.append(word)
         rewritten = "".join(out)
         if not replaced:
-            rewritten = "".join(w for w, _ in new) + "，" + rewritten
+            # A follow-up of a follow-up that was prefixed (开工入统数量呢, then 竣工数量呢) swaps what that one added.
+            base = earlier if earlier_prefixed else base
+            rewritten = "".join(w for w, _ in new) + "，" + (base if earlier_prefixed else rewritten)
         return rewritten, base, not replaced
 
     def __call__(self, question: str, history: list[str] | None = None) -> Question:
@@ -201,5 +211,6 @@ class QuestionReader:
         # 同比增长了多少 after a question about 产值: the reader is asked what the follow-up asks, of the passages the
         # rewritten question finds; with the earlier question beside it, it answered the earlier question again.
         asks = normalize(question) if prefixed and _ASKS.search(question) else ""
+        replaced = tuple(w for w, _ in self._words(base) if w not in text) if base and not prefixed else ()
         return Question(raw=question, text=question if english else text, groups=groups,
-                        years=years, english=english, rewritten=bool(base), asks=asks)
+                        years=years, english=english, rewritten=bool(base), asks=asks, replaced=replaced)

@@ -51,3 +51,24 @@ def test_a_follow_up_that_points_back_swaps_no_name():
     # 河北 of 河北工大 is a place by its tag, but 其中 says the question stays with the earlier subject (鹿泉区).
     question = QuestionReader(default_tokenizer())("其中河北工大那家研究院全称叫什么？", ["2023年鹿泉区与哪些高校开展了战略合作？"])
     assert "鹿泉区" in question.text and question.read_as.startswith("其中河北工大那家研究院全称叫什么")
+
+
+def test_a_follow_up_of_a_prefixed_follow_up_swaps_what_that_one_added():
+    # 开工入统数量 swaps no name of the first question, so it is put in front; 竣工数量 then takes its place.
+    reader = QuestionReader(default_tokenizer())
+    history = ["市工信局“三提升”中，项目储备数量要提升多少？", "开工入统数量呢？"]
+    question = reader("竣工数量呢？", history)
+    assert question.text.startswith("竣工数量，") and "开工入统" not in question.text and "项目储备数量" in question.text
+
+
+def test_what_a_one_character_verb_acts_on_stands_for_the_deed():
+    # The notice prints 通过电子邮件方式…发送至, never 发邮件.
+    reader = QuestionReader(default_tokenizer())
+    group = next(g for g in reader("如果发邮件呢？", ["意见可以传真到哪个号码？"]).groups if g.word == "发邮件")
+    assert group.topic and ("邮件", 0.8) in group.alternatives
+    assert reader._object("电子信息产业") == []  # a noun is not a deed
+
+
+def test_a_swapped_follow_up_knows_what_it_swapped_out():
+    question = QuestionReader(default_tokenizer())("电子信息产业呢？", ["2021年以来，生物医药产业新上了多少个省市重点项目？"])
+    assert "生物医药" in "".join(question.replaced) and "电子信息" in question.text
