@@ -26,7 +26,7 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
-from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_post, complete_list, figure_in, figure_units,
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list, figure_in, figure_units,
                     period_of, periods, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key,
                     years_said)
 from .tokenizing import normalize
@@ -232,6 +232,15 @@ def _of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics
     return any(word in clause for word in replaced) and not _names_any(clause, topics)
 
 
+def _narrowed(span: Span, forms: list[re.Match]) -> Span:
+    """``span`` cut to the last of ``forms`` it holds (211个园区中排名第八 → 第八); ``span`` itself when it holds none."""
+    inside = [m for m in forms if span.start <= m.start() and m.end() <= span.end]
+    if not inside:
+        return span
+    form = inside[-1]
+    return replace(span, start=form.start(), end=form.end(), text=form.group(0))
+
+
 def reader_questions(question: Question) -> list[str]:
     """What the reader is asked: the question in simplified script (follow-ups resolved, or their own
     question when they ask one: :attr:`Question.asks`). An English
@@ -290,9 +299,17 @@ class Answerer:
             # 河北省商务厅 is printed 省商务厅 in a provincial paper: the level word joined to the next name stands for the place.
             following = question.groups[i + 1].word if i + 1 < len(question.groups) else ""
             office = following and re.search(r"[厅局委办院部]$|中心$|政府$", following)
-            if not (keyword.word[-1] in "省市区县" and office and keyword.word[-1] + following in text):
+            if not (keyword.word[-1] in "省市区县" and office and keyword.word[-1] + following in text) and not self._whole(keyword.word, text):
                 return False
         return True
+
+    def _whole(self, place: str, text: str) -> bool:
+        """A province or city the question names is printed 全省 / 全市 in its own paper (河北省 in 全省上下要坚持…),
+        when the text names no other of its level."""
+        level = place[-1]
+        if level not in "省市" or f"全{level}" not in text or self.places is None:
+            return False
+        return not any(len(other) > 2 and other.endswith(level) and other != place for other in self.places(text))
 
     def _names(self, question: Question) -> tuple[tuple[str, ...], ...]:
         """The distinctive names the question gives (places, firms, people; not years), as the anchoring check takes them."""
@@ -354,6 +371,8 @@ class Answerer:
                             not question.years or not (said := years_said(text, a, b, year)) or said & set(question.years)))
                     elif reading.other_subject and not (reading.dated_elsewhere or reading.other_post or reading.misshapen):
                         self._reread(reading, question, asks, shaped, lambda a, b: _names_any(text[a:b], asks.names))
+                    elif reading.misshapen and asks.shape is not None and not (reading.dated_elsewhere or reading.other_post):
+                        self._reshape(reading, question, asks, shaped)
             readings.append(reading)
         return readings
 
@@ -373,6 +392,22 @@ class Answerer:
                        question, asks)
             if not reading.mismatched:
                 return
+        self._take(reading, first, question, asks)
+
+    def _reshape(self, reading: Reading, question: Question, asks: Asks, shaped: Callable[[str, Span], Span]) -> None:
+        """When the spans tried all lack the asked form, the reader's surest other span holding it in the
+        sentence of its best span, cut to it: asked 位列第几 of 在全国211个园区中竞争力排名第八, the reader's best
+        spans are 211个 and 在全国211个, its 14th 211个园区中竞争力排名第八. The form must be in that sentence:
+        asked how many foreign projects, its best span is 外资4.2亿美元, and 65个 two sentences on counts
+        something else. A form the question states (212个项目里) is not what it asks."""
+        text, first = reading.hit.chunk.text, reading.span
+        begin, end = reading.sentence
+        forms = [m for m in asks.shape.finditer(text, begin, end) if m.group(0) not in question.read_as]
+        for span in sorted(reading.alternatives[SPANS_TRIED:], key=lambda s: -s.score):
+            if (narrowed := _narrowed(shaped(text, span), forms)) is not span and asks.shape.fullmatch(narrowed.text):
+                self._take(reading, narrowed, question, asks)
+                if not reading.mismatched:
+                    return
         self._take(reading, first, question, asks)
 
     def _take(self, reading: Reading, span: Span, question: Question, asks: Asks) -> None:
@@ -419,7 +454,7 @@ class Answerer:
         sure = best.score >= self.weights.threshold or best.labelled  # see rag/data/contact_labels.tsv
         if not best.eligible or not sure or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
-        conflict = self._conflict(question, readings + self._second_sources(question, readings))
+        conflict = self._conflict(question, readings + self._second_sources(question, readings)) or self._holders(question, readings)
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
         if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
@@ -498,6 +533,32 @@ class Answerer:
             if conflict := self._conflict_in(readings, unit, asked):
                 return conflict
         return []
+
+    def _holders(self, question: Question, readings: list[Reading]) -> list[dict]:
+        """Different people printed right after the very post asked, in different articles, newest first:
+        a post changes hands (管委会主任李瑞峰 in 2021, 管委会主任赵路新 in 2023), and each is the answer
+        of its date. Only the post with its body, as the question words it, counts: the reader does not
+        tell a 主任 from a 副主任 or a 书记, the printed title does."""
+        office, names = asked_office(question.read_as), self._names(question)
+        if office is None:
+            return []
+        by_doc: dict[str, Reading] = {}
+        for reading in readings:
+            if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
+                continue
+            text, start = reading.hit.chunk.text, reading.span.start
+            # The post of the place or body asked (正定高新区…常务副主任, not 经开区…常务副主任), printed in the name's sentence.
+            begin = max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
+            doc = reading.hit.chunk.doc_id
+            if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[begin:start], names))
+                    and (doc not in by_doc or reading.score > by_doc[doc].score)):
+                by_doc[doc] = reading
+        names = {r.value for r in by_doc.values()}
+        if len(names) < 2 or any(a != b and a in b for a in names for b in names):
+            return []  # one person, or one name read whole and in part
+        chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
+        return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
+                 "paragraph": r.hit.chunk.paragraph, "reading": r} for r in chosen]
 
     def _units_compared(self, best: Reading) -> list[str]:
         """The answer's own unit (亿元 for 1100亿元), then, for a clause read whole, the unit of the figure asked about."""

@@ -52,6 +52,16 @@ def asked_post(question: str) -> bool | None:
     return None if match is None else bool(match.group(1) or match.group(2))
 
 
+_ASKED_OFFICE = re.compile(rf"[\u4e00-\u9fff]{{0,2}}[会委局厅办院部府](?:常务)?(?:副)?(?:{_POSTS})(?=是谁|是哪位|为谁)")
+
+
+def asked_office(question: str) -> str | None:
+    """The post a who-question asks for, with the body it belongs to (石家庄高新区管委会主任是谁 → 管委会主任);
+    None when it asks for no post or names no body (鹿泉区区长是谁: 区长 alone is printed of every district)."""
+    match = _ASKED_OFFICE.search(question)
+    return match.group(0) if match else None
+
+
 def post_before(text: str, start: int) -> bool | None:
     """Whether the post title printed right before ``start`` (常务副主任李君涛) is a deputy's; None when
     no post title stands there (within the clause)."""
