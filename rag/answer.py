@@ -46,6 +46,9 @@ _ASKS_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|日
 # because they are short.
 _ASKS_BYLINE = re.compile(r"记者|撰稿|作者|撰文|执笔|摄影|拍摄|摄|通讯员|编辑|\b(?:reporters?|wrote|written|authors?|photo\w*|editors?)\b",
                           re.IGNORECASE)
+# A notice's closing line (石家庄市人民政府办公室2021年12月21日) answers only who published it or when: asked when
+# a congress was first held, the reader reads its bare date as surely as the congress's (1949年7月).
+_ASKS_PUBLISHED = re.compile(rf"{_PUBLISHED.pattern}|发布|印发|公布|落款|\b(?:publish|issu|sign)\w*", re.IGNORECASE)
 _ASKS_WHO = re.compile(r"哪个单位|哪个部门|哪家|什么单位|什么部门|哪个机构|谁")
 
 
@@ -332,8 +335,10 @@ class Answerer:
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
-        bylines = bool(_ASKS_BYLINE.search(question.raw if question.english else question.read_as))
-        read = [number for number, hit in enumerate(hits) if bylines or hit.chunk.kind != "byline"][:self.read_depth]
+        asked = question.raw if question.english else question.read_as
+        bylines, sign_offs = bool(_ASKS_BYLINE.search(asked)), bool(_ASKS_PUBLISHED.search(asked))
+        read = [number for number, hit in enumerate(hits)
+                if (bylines or hit.chunk.kind != "byline") and (sign_offs or not _SIGN_OFF.match(hit.chunk.text.strip()))][:self.read_depth]
         texts = [hits[number].chunk.text for number in read]
         proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
         for asked in reader_questions(question) if read else []:

@@ -480,3 +480,19 @@ def test_a_post_that_changed_hands_is_a_conflict_of_dates(engine):
 def test_a_province_is_printed_as_the_whole_province_in_its_own_paper(engine):
     # The story of the provincial meeting says 全省上下 and 省纪委, never 河北省.
     assert engine.ask("河北省的警示教育会议上放映了哪部警示教育片？").value == "《全面从严治党永远在路上 2021》"
+
+
+def test_a_notice_closing_line_is_read_only_when_its_publication_is_asked(engine):
+    answerer = engine.answerer
+    row = next(i for i, c in enumerate(answerer.chunks) if c.text.strip() == "石家庄市人民政府办公室2021年12月21日")
+    closing = Hit(answerer.chunks[row], 1.0, row=row)
+    for asked, read in (("石家庄地铁4号线一期工程什么时候开通？", False), ("征求意见的公告是哪天发布的？", True),
+                        ("When was the notice on school bus lines issued?", True)):
+        question, hits = engine.retrieve(asked, [])
+        readings = answerer.read(question, [closing, *hits])
+        assert (readings[0].span is not None) is read, asked  # its bare date would answer any question of when
+
+
+def test_an_english_deadline_asks_for_a_date(engine):
+    assert engine.ask("By what deadline must comments on the school bus lines be sent?").value == "12月27日"
+    assert "12月27日" in engine.ask("What is the closing date for suggestions about the free bus lines for pupils?").value
