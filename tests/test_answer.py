@@ -392,7 +392,7 @@ def test_the_post_printed_before_a_name():
 @pytest.mark.parametrize("question, example", [
     ("征求意见的电子邮箱是什么", "sjz6036696@163.com"), ("咨询电话是多少", "0311-86036652"),
     ("传真号码是多少", "86036652"), ("What is the fax number for comments?", "86036652"), ("官方网址是什么", "www.sjz.gov.cn"),
-    ("鹿泉区2024年电子信息产业目标是多少", None), ("电话会议在哪天召开", None),
+    ("鹿泉区2024年电子信息产业目标是多少", None), ("电话会议讨论了什么", None),
 ])
 def test_a_question_for_a_contact_detail_asks_for_its_form(engine, question, example):
     shape = answer_shape(engine.retrieve(question, [])[0])
@@ -496,3 +496,25 @@ def test_a_notice_closing_line_is_read_only_when_its_publication_is_asked(engine
 def test_an_english_deadline_asks_for_a_date(engine):
     assert engine.ask("By what deadline must comments on the school bus lines be sent?").value == "12月27日"
     assert "12月27日" in engine.ask("What is the closing date for suggestions about the free bus lines for pupils?").value
+
+
+@pytest.mark.parametrize("question, fits, misfits", [
+    ("2021年以来，生物医药产业新上的省市重点项目总投资多少？", ["744亿元", "4.2亿美元", "三千万元"], ["109个", "41项", "17.8%"]),
+    ("How much investment did the new projects bring?", ["416亿元"], ["212个"]),
+    ("免费公交专线是哪天开始试运行的？", ["12月27日", "2021年", "明年"], ["10条", "石家庄市教育局"]),
+    ("On what date was the plenum held?", ["8月31日"], ["十一届七次"]),
+])
+def test_money_and_dates_are_asked_for_by_form(question, fits, misfits):
+    from rag.answer import ANSWER_SHAPES
+
+    asked = question.lower()
+    shape = next(shape for pattern, shape in ANSWER_SHAPES if pattern.search(asked))
+    assert all(shape.search(value) for value in fits) and not any(shape.search(value) for value in misfits)
+
+
+@pytest.mark.parametrize("question", ["营业收入同比增长多少？", "有多少家企业入驻？", "投资增速是多少？"])
+def test_growth_and_counts_are_not_money(question):
+    from rag.answer import ANSWER_SHAPES
+
+    shape = next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(question)), None)
+    assert shape is None or not shape.search("416亿元") or shape.search("17个")
