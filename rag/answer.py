@@ -235,6 +235,18 @@ def _of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics
     return any(word in clause for word in replaced) and not _names_any(clause, topics)
 
 
+def _to_form(text: str, span: Span, shape: re.Pattern | None, beside: int = 3) -> Span:
+    """A span holding one figure of the form asked and more than ``beside`` other characters is cut to
+    that figure, completed (总投资多少 of 744亿元的省市重点项目 → 744亿元; 全年新引进项目212个 → 212个).
+    A few words beside it are how the answer is said (近300家, 3名子女, 成立于1919年): in the training data
+    174 of 198 answers to count questions that hold one figure have at most 3 characters beside it.
+    One holding several figures stays: a date (2021年12月21日) or a list is the answer whole."""
+    forms = list(shape.finditer(text, span.start, span.end)) if shape is not None else []
+    if len(forms) != 1 or len(span.text) - len(forms[0].group(0)) <= beside:
+        return span
+    return snap(text, _narrowed(span, forms))
+
+
 def _narrowed(span: Span, forms: list[re.Match]) -> Span:
     """``span`` cut to the last of ``forms`` it holds (211个园区中排名第八 → 第八); ``span`` itself when it holds none."""
     inside = [m for m in forms if span.start <= m.start() and m.end() <= span.end]
@@ -350,7 +362,7 @@ class Answerer:
                     proposed[number] = own
         asked = {word for group in question.groups for word in group.words}
         asks = Asks.of(question, self._names(question))  # what the question asks for, once
-        shaped = lambda text, span: complete_list(text, respective(text, snap(text, span), asked), asks.items)  # noqa: E731
+        shaped = lambda text, span: _to_form(text, complete_list(text, respective(text, snap(text, span), asked), asks.items), asks.shape)  # noqa: E731
         readings = []
         for number, hit in enumerate(hits):
             reading = Reading(hit, anchored=self._anchoring(question, hit))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer import Answerer, Reading, _of_other_subject, _of_swapped_subject, answer_shape, label_before
+from rag.answer import Answerer, Reading, _of_other_subject, _of_swapped_subject, _to_form, answer_shape, label_before
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
@@ -518,3 +518,21 @@ def test_growth_and_counts_are_not_money(question):
 
     shape = next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(question)), None)
     assert shape is None or not shape.search("416亿元") or shape.search("17个")
+
+
+def test_a_value_is_cut_to_the_one_figure_of_the_form_asked():
+    from rag.answer import ANSWER_SHAPES
+
+    money = next(shape for pattern, shape in ANSWER_SHAPES if pattern.search("总投资多少"))
+    count = next(shape for pattern, shape in ANSWER_SHAPES if pattern.search("新引进了多少个项目"))
+    text = "生物医药产业新上总投资744亿元的省市重点项目109个，全年新引进项目212个,总投资416亿元。"
+    def span(value):
+        start = text.index(value)
+        return Span(0, start, start + len(value), value, 1.0, 0.0)
+    assert _to_form(text, span("744亿元的省市重点项目109个"), money).text == "744亿元"
+    assert _to_form(text, span("全年新引进项目212个"), count).text == "212个"  # completed with its measure word
+    assert _to_form(text, span("212个,总投资416亿元"), money).text == "416亿元"
+    assert _to_form("近300家企业", Span(0, 0, 4, "近300家", 1.0, 0.0), count).text == "近300家"  # a word or two beside it stay
+    both = span("744亿元的省市重点项目109个，全年新引进项目212个,总投资416亿元")
+    assert _to_form(text, both, money) == both  # two amounts: which one is asked is not the form's to say
+    assert _to_form(text, both, None) == both
