@@ -422,7 +422,7 @@ class Answerer:
         forms = [m for m in asks.shape.finditer(text, begin, end) if m.group(0) not in question.read_as]
         for span in sorted(reading.alternatives[SPANS_TRIED:], key=lambda s: -s.score):
             if (narrowed := _narrowed(shaped(text, span), forms)) is not span and asks.shape.fullmatch(narrowed.text):
-                self._take(reading, narrowed, question, asks)
+                self._take(reading, snap(text, narrowed), question, asks)  # 30% → 30%以上
                 if not reading.mismatched:
                     return
         self._take(reading, first, question, asks)
@@ -547,7 +547,7 @@ class Answerer:
             return []
         asked = self._places_asked(question)
         for unit in self._units_compared(best):
-            if conflict := self._conflict_in(readings, unit, asked):
+            if conflict := self._conflict_in(readings, unit, asked, frozenset(question.years)):
                 return conflict
         return []
 
@@ -609,7 +609,8 @@ class Answerer:
         same = lambda place: any(place in other or other in place for other in asked)  # noqa: E731 石家庄 / 石家庄市
         return any(place[-1] in "省市区县" and not same(place) for place in named) and not any(same(p) for p in named)
 
-    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None = None) -> list[dict]:
+    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None = None,
+                     asked_years: frozenset[int] = frozenset()) -> list[dict]:
         own = figure_in(readings[0].value, unit)
         if own is None:
             return []
@@ -620,6 +621,8 @@ class Answerer:
             if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
                 continue  # undated passages (an encyclopedia) are not reports of one fact at different times
             years = self._years(reading)
+            if asked_years and not years and reading.hit.chunk.year not in asked_years:
+                continue  # asked of 2024, a 2023 article's 同比增长35.47% naming no year is 2023's, no report of 2024's 30%以上
             if best_years and years and not best_years & years:
                 continue  # 截至2023年底980人 and 截至2022年底850人: two years' figures, not one fact reported twice
             if reading is not readings[0] and self._of_another_place(reading, asked):

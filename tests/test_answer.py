@@ -503,6 +503,10 @@ def test_an_english_deadline_asks_for_a_date(engine):
     ("How much investment did the new projects bring?", ["416亿元"], ["212个"]),
     ("免费公交专线是哪天开始试运行的？", ["12月27日", "2021年", "明年"], ["10条", "石家庄市教育局"]),
     ("On what date was the plenum held?", ["8月31日"], ["十一届七次"]),
+    ("电子信息收入每年至少涨多快？", ["30%以上", "两倍", "3.5个百分点"], ["1100亿元", "109个"]),
+    ("营业收入同比增长多少？", ["17.8%"], ["16.5亿元"]),
+    ("这个产业园占地多少？", ["2.6万亩", "3平方公里"], ["106个", "308.12亿元"]),
+    ("How large is the industrial park?", ["2.6万亩"], ["106个"]),
 ])
 def test_money_and_dates_are_asked_for_by_form(question, fits, misfits):
     from rag.answer import ANSWER_SHAPES
@@ -536,3 +540,17 @@ def test_a_value_is_cut_to_the_one_figure_of_the_form_asked():
     both = span("744亿元的省市重点项目109个，全年新引进项目212个,总投资416亿元")
     assert _to_form(text, both, money) == both  # two amounts: which one is asked is not the form's to say
     assert _to_form(text, both, None) == both
+
+
+def test_a_target_is_no_report_of_last_year_s_growth(engine):
+    # 2024: 增速保持在30%以上 (a target); the 2023 interview: 同比增长35.47% in a sentence naming no year, so 2023's.
+    response = engine.ask("鹿泉区新一代电子信息产业2024年的营业收入增速目标是多少？")
+    assert response.status == "answered" and response.value == "30%以上", response.answer
+
+
+@pytest.mark.parametrize("question", ["项目储备数量要提升多少？", "经济增速在全国42个主要城市中处于什么位置？", "飞机以多快的速度冲出跑道？"])
+def test_not_every_growth_word_asks_for_a_rate(question):
+    from rag.answer import ANSWER_SHAPES
+
+    shape = next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(question)), None)
+    assert shape is None or shape.search("300个以上") or shape.search("第一方阵")
