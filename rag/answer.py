@@ -235,6 +235,13 @@ def _of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics
     return any(word in clause for word in replaced) and not _names_any(clause, topics)
 
 
+def _reported(reading: Reading) -> dict:
+    """One side of a conflict: the value and where it was printed."""
+    chunk = reading.hit.chunk
+    return {"value": reading.value, "date": chunk.date, "doc_id": chunk.doc_id, "title": chunk.title,
+            "paragraph": chunk.paragraph, "reading": reading}
+
+
 def _to_form(text: str, span: Span, shape: re.Pattern | None, beside: int = 3) -> Span:
     """A span holding one figure of the form asked and more than ``beside`` other characters is cut to
     that figure, completed (总投资多少 of 744亿元的省市重点项目 → 744亿元; 全年新引进项目212个 → 212个).
@@ -570,12 +577,10 @@ class Answerer:
             if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[begin:start], names))
                     and (doc not in by_doc or reading.score > by_doc[doc].score)):
                 by_doc[doc] = reading
-        names = {r.value for r in by_doc.values()}
-        if len(names) < 2 or any(a != b and a in b for a in names for b in names):
+        holders = {r.value for r in by_doc.values()}
+        if len(holders) < 2 or any(a != b and a in b for a in holders for b in holders):
             return []  # one person, or one name read whole and in part
-        chosen = sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)
-        return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
-                 "paragraph": r.hit.chunk.paragraph, "reading": r} for r in chosen]
+        return [_reported(r) for r in sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)]
 
     def _units_compared(self, best: Reading) -> list[str]:
         """The answer's own unit (亿元 for 1100亿元), then, for a clause read whole, the unit of the figure asked about."""
@@ -639,8 +644,7 @@ class Answerer:
         for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value compared and marked
             span = reading.span
             reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
-        return [{"value": r.value, "date": r.hit.chunk.date, "doc_id": r.hit.chunk.doc_id, "title": r.hit.chunk.title,
-                 "paragraph": r.hit.chunk.paragraph, "reading": r} for r, _ in chosen]
+        return [_reported(r) for r, _ in chosen]
 
     @staticmethod
     def _years(reading: Reading) -> set[int]:
