@@ -427,8 +427,9 @@ class Answerer:
         text, first = reading.hit.chunk.text, reading.span
         begin, end = reading.sentence
         forms = [m for m in asks.shape.finditer(text, begin, end) if m.group(0) not in question.read_as]
+        at = {(m.start(), m.end()) for m in forms}
         for span in sorted(reading.alternatives[SPANS_TRIED:], key=lambda s: -s.score):
-            if (narrowed := _narrowed(shaped(text, span), forms)) is not span and asks.shape.fullmatch(narrowed.text):
+            if ((narrowed := _narrowed(shaped(text, span), forms)).start, narrowed.end) in at:
                 self._take(reading, snap(text, narrowed), question, asks)  # 30% → 30%以上
                 if not reading.mismatched:
                     return
