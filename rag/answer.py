@@ -135,28 +135,28 @@ def _balanced(sentence: str) -> str:
     return sentence.strip('"')
 
 
+def _table(name: str) -> list[list[str]]:
+    """The rows of a tab-separated table in rag/data/, without its comment lines."""
+    text = resources.files("rag").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 def _question_words() -> list[tuple[re.Pattern, str]]:
-    text = resources.files("rag").joinpath("data/question_words_en.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [(re.compile(pattern), word.strip()) for pattern, word in rows]
+    return [(re.compile(pattern), word.strip()) for pattern, word in _table("question_words_en.tsv")]
 
 
 QUESTION_WORDS = _question_words()
 
 
 def _answer_shapes() -> list[tuple[re.Pattern, re.Pattern]]:
-    text = resources.files("rag").joinpath("data/answer_shapes.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [(re.compile(asked), re.compile(shape.strip())) for asked, shape in rows]
+    return [(re.compile(asked), re.compile(shape.strip())) for asked, shape in _table("answer_shapes.tsv")]
 
 
 ANSWER_SHAPES = _answer_shapes()
 
 
 def _contact_labels() -> list[tuple[re.Pattern, re.Pattern]]:
-    text = resources.files("rag").joinpath("data/contact_labels.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [(re.compile(asked), re.compile(label.strip(), re.IGNORECASE)) for asked, label in rows]
+    return [(re.compile(asked), re.compile(label.strip(), re.IGNORECASE)) for asked, label in _table("contact_labels.tsv")]
 
 
 CONTACT_LABELS = _contact_labels()
@@ -203,6 +203,11 @@ class Asks:
                    contact_label(question), names, topics)
 
 
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding ``start`` begins (after the last 。！？ before it)."""
+    return max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
+
+
 def _names_any(text: str, names: tuple[tuple[str, ...], ...]) -> bool:
     return any(word in text for words in names for word in words)
 
@@ -214,7 +219,7 @@ def _of_other_subject(text: str, start: int, names: tuple[tuple[str, ...], ...])
     parts after it (石家庄交投集团表示,…；全力推进4、5、6号线…), so it says nothing."""
     if not names:
         return False
-    begin = max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
+    begin = _sentence_start(text, start)
     stop = next((m.end() for m in _FULL_STOP.finditer(text, start)), len(text))
     parts = [(a, b) for a, b in sentences(text) if begin <= a < stop]
     own = next(((a, b) for a, b in parts if a <= start < b), None)
@@ -354,8 +359,8 @@ class Answerer:
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
-        asked = question.raw if question.english else question.read_as
-        bylines, sign_offs = bool(_ASKS_BYLINE.search(asked)), bool(_ASKS_PUBLISHED.search(asked))
+        wording = question.raw if question.english else question.read_as
+        bylines, sign_offs = bool(_ASKS_BYLINE.search(wording)), bool(_ASKS_PUBLISHED.search(wording))
         read = [number for number, hit in enumerate(hits)
                 if (bylines or hit.chunk.kind != "byline") and (sign_offs or not _SIGN_OFF.match(hit.chunk.text.strip()))][:self.read_depth]
         texts = [hits[number].chunk.text for number in read]
@@ -573,9 +578,8 @@ class Answerer:
                 continue
             text, start = reading.hit.chunk.text, reading.span.start
             # The post of the place or body asked (正定高新区…常务副主任, not 经开区…常务副主任), printed in the name's sentence.
-            begin = max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
             doc = reading.hit.chunk.doc_id
-            if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[begin:start], names))
+            if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[_sentence_start(text, start):start], names))
                     and (doc not in by_doc or reading.score > by_doc[doc].score)):
                 by_doc[doc] = reading
         holders = {r.value for r in by_doc.values()}

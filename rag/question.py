@@ -173,9 +173,9 @@ class QuestionReader:
             out.append(word)
         rewritten = "".join(out)
         if not replaced:
-            # A follow-up of a follow-up that was prefixed (开工入统数量呢, then 竣工数量呢) swaps what that one added.
-            base = earlier if earlier_prefixed else base
-            rewritten = "".join(w for w, _ in new) + "，" + (base if earlier_prefixed else rewritten)
+            if earlier_prefixed:  # a follow-up of a prefixed follow-up (开工入统数量呢, then 竣工数量呢) swaps what that one added
+                base = rewritten = earlier
+            rewritten = "".join(w for w, _ in new) + "，" + rewritten
         return rewritten, base, not replaced
 
     def __call__(self, question: str, history: list[str] | None = None) -> Question:
