@@ -117,6 +117,17 @@ def test_the_span_most_likely_spans_overlap_is_chosen_over_a_lone_top_score():
     assert [s.text for s in by_agreement([span("中超", 10.0), span("中超", 9.0)])] == ["中超"]  # one span read twice
 
 
+def test_spans_of_two_windows_are_weighed_by_their_margin_over_each_windows_no_answer():
+    text = "现效力于中超球队天津泰达足球俱乐部。"
+    def span(piece, score, no_answer):
+        start = text.index(piece)
+        return Span(0, start, start + len(piece), piece, score, no_answer)
+    # the first window scores every span high but is surer still that it holds no answer
+    spans = [span("中超", 12.0, 11.0), span("天津泰达", 9.0, 2.0)]
+    assert by_agreement(spans)[0].text == "天津泰达"
+    assert by_agreement([span("中超", 12.0, 2.0), span("天津泰达", 9.0, 2.0)])[0].text == "中超"
+
+
 def test_cmrc_measures():
     assert exact_match("天津泰达。", ["天津泰达"]) == 1.0
     assert exact_match("泰达", ["天津泰达"]) == 0.0

@@ -144,6 +144,14 @@ def best_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray,
     return spans[:top]
 
 
+def sureness(span: Span) -> float:
+    """How much likelier the span is than its window's no-answer: the logits of two windows of one
+    passage are not on one scale, their margins over no-answer are. (Held-out CMRC-train questions,
+    433 of 522 read in several windows: F1 0.790 → 0.793, EM 0.502 → 0.510, both halves up; the
+    CMRC trial, measured once after: F1 0.700 → 0.720.) Within one window it orders as the score."""
+    return span.score - span.no_answer
+
+
 def by_agreement(spans: list[Span], candidates: int = AGREEMENT_CANDIDATES,
                  temperature: float = AGREEMENT_TEMPERATURE) -> list[Span]:
     """One passage's spans, the one with the most expected overlap with the reader's other
@@ -153,17 +161,18 @@ def by_agreement(spans: list[Span], candidates: int = AGREEMENT_CANDIDATES,
     (天津泰达 / 天津泰达足球俱乐部); the single top score then picks one form at random, while the
     span most others overlap is right more often. On held-out CMRC-train questions: F1 0.685 →
     0.706, EM 0.400 → 0.397 (20 candidates and temperature 0.5, chosen there on two halves).
-    Overlap is counted in passage characters, so spans of overlapping windows compare."""
+    Overlap is counted in passage characters, so spans of overlapping windows compare; their
+    sureness is counted against their own window's no-answer score (:func:`sureness`)."""
     best: dict[tuple[int, int], Span] = {}
     for span in spans:
         key = (span.start, span.end)
-        if key not in best or span.score > best[key].score:
+        if key not in best or sureness(span) > sureness(best[key]):
             best[key] = span
-    ranked = sorted(best.values(), key=lambda span: -span.score)[:candidates]
+    ranked = sorted(best.values(), key=lambda span: -sureness(span))[:candidates]
     if len(ranked) < 2:
         return ranked
     starts, ends = np.array([s.start for s in ranked]), np.array([s.end for s in ranked])
-    scores = np.array([s.score for s in ranked])
+    scores = np.array([sureness(s) for s in ranked])
     shared = np.clip(np.minimum(ends[:, None], ends) - np.maximum(starts[:, None], starts), 0, None)
     overlap = 2 * shared / ((ends - starts)[:, None] + (ends - starts))
     expected = overlap @ np.exp((scores - scores.max()) / temperature)
