@@ -16,7 +16,7 @@ HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.20
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
-READER_LIMITS := --limit 100 --min-em 0.28 --min-f1 0.65
+READER_LIMITS := --limit 100 --min-em 0.29 --min-f1 0.67
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 

@@ -27,7 +27,7 @@ from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
 from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list, figure_in, figure_units,
-                    period_of, periods, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key,
+                    period_of, periods, planned, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key,
                     years_said)
 from .tokenizing import normalize
 
@@ -559,8 +559,9 @@ class Answerer:
         if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
             return []
         asked = self._places_asked(question)
+        plan = planned(question.read_as) or (question.english and any(planned(w) for g in question.groups for w in g.words))
         for unit in self._units_compared(best):
-            if conflict := self._conflict_in(readings, unit, asked, frozenset(question.years)):
+            if conflict := self._conflict_in(readings, unit, asked, frozenset(question.years), plan):
                 return conflict
         return []
 
@@ -620,7 +621,7 @@ class Answerer:
         return any(place[-1] in "省市区县" and not same(place) for place in named) and not any(same(p) for p in named)
 
     def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None = None,
-                     asked_years: frozenset[int] = frozenset()) -> list[dict]:
+                     asked_years: frozenset[int] = frozenset(), plan: bool = False) -> list[dict]:
         own = figure_in(readings[0].value, unit)
         if own is None:
             return []
@@ -637,6 +638,9 @@ class Answerer:
                 continue  # 截至2023年底980人 and 截至2022年底850人: two years' figures, not one fact reported twice
             if reading is not readings[0] and self._of_another_place(reading, asked):
                 continue  # a district's figure beside the city's: two places' figures
+            text, start = reading.hit.chunk.text, reading.span.start
+            if plan and reading is not readings[0] and not planned(text[_sentence_start(text, start):start]):
+                continue  # asked for a target (力争…保持在30%以上), an outcome (同比增长35.47%) is not another report of it
             where = figure_in(reading.value, unit)
             if where is None or not self._same_fact(best, reading.value[slice(*where)]):
                 continue

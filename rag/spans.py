@@ -80,10 +80,31 @@ def resolve_relative(text: str, year: int | None) -> str:
 _FULL_SENTENCE_END = re.compile(r"[。！？!?]")
 
 
+# Words that make what follows them a plan or a target, not an outcome (力争…保持在30%以上, 预计年底将突破).
+_PLANNED = re.compile("目标|力争|争取|计划|预计|有望|确保|规划")
+
+
+def planned(text: str) -> bool:
+    """``text`` speaks of a plan or target (what the words after it say is aimed at, not achieved)."""
+    return bool(_PLANNED.search(text))
+
+
+# A year a period starts from (自2021年启动建设以来, 2020年以来, 从2019年起).
+_SINCE = re.compile(r"(?:自|从)((?:19|20)\d{2})年[^，,。；;]{0,20}?(?:以来|至今|起)|((?:19|20)\d{2})年(?:以来|至今)")
+
+
 def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``), or,
-    when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
-    return _said_around(text, start, end, lambda part: {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(part, year))})
+    when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元).
+    A year before ``year`` that a period starts from is not the figure's (a 2023 article's 自2021年启动建设
+    以来…排名第八 is 2023's rank); 今年以来 is still this year's."""
+    def named(part: str) -> set[int]:
+        part = resolve_relative(part, year)
+        if year:
+            part = _SINCE.sub(lambda m: "" if int(m.group(1) or m.group(2)) < year else m.group(0), part)
+        return {int(y) for y in re.findall(r"((?:19|20)\d{2})年", part)}
+
+    return _said_around(text, start, end, named)
 
 
 def _said_around(text: str, start: int, end: int, said: Callable[[str], set]) -> set:

@@ -406,6 +406,16 @@ def test_the_years_a_figure_is_of():
     text = "2022年，公司实现营业收入16.5亿元，同比增长9.1%；净利润1.9亿元。今年力争突破20亿元。"
     assert years_said(text, text.index("1.9亿元"), text.index("1.9亿元") + 5, 2023) == {2022}  # a ；-joined clause
     assert years_said(text, text.index("20亿元"), text.index("20亿元") + 4, 2023) == {2023}  # 今年 in a 2023 report
+    since = "园区自2021年启动建设以来,在全国211个园区中排名第八。今年以来完成投资50亿元。"
+    assert years_said(since, since.index("第八"), since.index("第八") + 2, 2023) == set()  # 2023's rank, not 2021's
+    assert years_said(since, since.index("第八"), since.index("第八") + 2, 2021) == {2021}
+    assert years_said(since, since.index("50亿元"), since.index("50亿元") + 5, 2023) == {2023}  # this year so far
+
+
+def test_a_rank_asked_of_one_year_is_no_conflict_with_a_later_years_rank_since_then(engine):
+    # 2021: 2021中国…排名中,石家庄高新区位列第七; 2023: 自2021年启动建设以来…竞争力排名第八 (2023's rank).
+    response = engine.ask("在2021中国生物医药产业园区竞争力排名中，石家庄高新区位列第几？")
+    assert response.status == "answered" and response.value == "第七", response.answer
 
 
 def test_a_question_for_a_count_asks_for_a_number_of_things(engine):
@@ -545,6 +555,10 @@ def test_a_value_is_cut_to_the_one_figure_of_the_form_asked():
 def test_a_target_is_no_report_of_last_year_s_growth(engine):
     # 2024: 增速保持在30%以上 (a target); the 2023 interview: 同比增长35.47% in a sentence naming no year, so 2023's.
     response = engine.ask("鹿泉区新一代电子信息产业2024年的营业收入增速目标是多少？")
+    assert response.status == "answered" and response.value == "30%以上", response.answer
+
+    # No year asked: 2023's achieved 同比增长35.47% is still no other report of the target.
+    response = engine.ask("鹿泉区三年倍增计划力争主营业务收入增速保持在多少？")
     assert response.status == "answered" and response.value == "30%以上", response.answer
 
 
