@@ -5,7 +5,8 @@ The reader (``rag/reader``) reads the top passages and proposes spans with a sco
 plus the retrieval score times a weight; both the weight and the threshold under which the
 product declines to answer are fitted on data (``rag/data/answer_weights.json``), not picked by
 hand. What the model cannot do stays as rules: a name the question gives must be in the passage
-(a passage about 鹿泉区 does not answer a question about 藁城区), relative years are resolved for
+(a passage about 鹿泉区 does not answer a question about 藁城区; a question naming a found article's
+title is answered from that article), relative years are resolved for
 that check, a person printed under another post (馆长李慧敏) does not answer who the 副馆长 is, a
 span that is no e-mail address does not answer a question for one (likewise phone numbers), and
 values from different articles are compared as numbers with units.
@@ -357,6 +358,15 @@ class Answerer:
         whole = normalize(resolve_relative(hit.chunk.text, year))
         return self._anchored(question, whole, context) or self._anchored(question, whole, self._neighbours(hit))
 
+    @staticmethod
+    def _titles_named(question: Question, hits: list[Hit]) -> set[str]:
+        """The titles of found articles the question names whole (尖鳍魣体长可达到多少 names the article
+        尖鳍魣): where an article is about one thing, another's passage (a like fish's 体长可达25公分) does not
+        answer. A title inside another one named gives way to it (石家庄 to 石家庄国际生物医药园)."""
+        text = normalize(question.text)
+        named = {title for title in {hit.chunk.title for hit in hits} if len(title) >= 2 and normalize(title) in text}
+        return {title for title in named if not any(title != other and title in other for other in named)}
+
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
         wording = question.raw if question.english else question.read_as
@@ -375,9 +385,9 @@ class Answerer:
         asked = {word for group in question.groups for word in group.words}
         asks = Asks.of(question, self._names(question))  # what the question asks for, once
         shaped = lambda text, span: _to_form(text, complete_list(text, respective(text, snap(text, span), asked), asks.items), asks.shape)  # noqa: E731
-        readings = []
+        readings, titled = [], self._titles_named(question, hits)
         for number, hit in enumerate(hits):
-            reading = Reading(hit, anchored=self._anchoring(question, hit))
+            reading = Reading(hit, anchored=self._anchoring(question, hit) and (not titled or hit.chunk.title in titled))
             # The passage's best span, or, when it is of other years, another post or another form than
             # asked, the reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])

@@ -568,3 +568,34 @@ def test_not_every_growth_word_asks_for_a_rate(question):
 
     shape = next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(question)), None)
     assert shape is None or shape.search("300个以上") or shape.search("第一方阵")
+
+
+ENCYCLOPEDIA = {  # two articles about one thing each, alike enough that the other's passage reads as an answer
+    "尖鳍魣": "尖鳍魣（学名：Sphyraena acutipinnis），又称尖鳍金梭鱼，为辐鳍鱼纲鲈形目金梭鱼科的其中一种。本鱼分布于印度太平洋区。\n\n"
+             "本鱼体延长而呈圆柱形，头尖，下颌突出，最大者约80公分。栖息在近海沿岸的礁石区、潟湖或内湾。",
+    "棱鮻": "棱鮻（学名：Liza carinata），为辐鳍鱼纲鲻形目鲻科的其中一种。本鱼分布于印度西太平洋区。\n\n"
+            "本鱼头部无鳞，体长可达25公分。栖息于沿岸及河口，以矽藻为食。",
+}
+
+
+@pytest.fixture(scope="module")
+def encyclopedia(tmp_path_factory, embedder, reader):
+    from rag.config import Settings
+    from rag.engine import Engine
+    from rag.index import build_index
+
+    root = tmp_path_factory.mktemp("encyclopedia")
+    (root / "corpus").mkdir()
+    for number, (title, text) in enumerate(ENCYCLOPEDIA.items()):
+        (root / "corpus" / f"a{number}.md").write_text(f'---\ntitle: "{title}"\nsource: encyclopedia\n---\n\n{text}\n', encoding="utf-8")
+    build_index(root / "corpus", root / "index", embedder, progress=False)
+    return Engine(Settings(index_dir=root / "index", corpus_dir=root / "corpus", threads=1), embedder, reader)
+
+
+def test_a_question_naming_an_article_is_not_answered_from_another_article(encyclopedia):
+    # 棱鮻's 体长可达25公分 matches the question's words better than 尖鳍魣's 最大者约80公分.
+    response = encyclopedia.ask("尖鳍魣体长可达到多少？")
+    assert response.status == "answered" and response.value == "80公分", response.answer
+    assert response.citations[0].title == "尖鳍魣"
+    response = encyclopedia.ask("尖鳍魣以什么为食？")  # only 棱鮻's article says what it eats
+    assert response.status == "not_found", response.answer
