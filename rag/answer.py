@@ -27,9 +27,9 @@ from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
 from .search import Hit
-from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list, figure_in, figure_units,
-                    period_of, periods, planned, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key,
-                    years_said)
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list,
+                    figure_in, figure_units, full_sentence, period_of, periods, planned, post_before, resolve_relative,
+                    respective, sentences, snap, unit_of, value_key, years_said)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -40,7 +40,6 @@ NEIGHBOURS = 2  # passages either side in the same section that may name what a 
 _SIGN_OFF = re.compile(r"^(?:(?P<issuer>[\u4e00-\u9fff（）()]{2,30}?)\s*)?(?P<date>(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)$")
 _NOTICE = "公告|通知|通告|公报|声明|决定"
 _PUBLISHED = re.compile(rf"(?:{_NOTICE})[^？?，,]{{0,12}}?(?:发布|印发|发出|公布|落款)|(?:发布|印发|发出|公布)[^？?，,]{{0,6}}(?:{_NOTICE})")
-_FULL_STOP = re.compile(r"[。！？!?]")  # a sentence's end; sentences() also splits at ；
 _ASKS_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|日期|时间")
 # A byline (□石家庄日报记者 赵艺) or photo credit answers only who reported, wrote or photographed: asked who
 # heads an office, the reader reads a byline's name as surely as the official's, and bylines rank high
@@ -204,11 +203,6 @@ class Asks:
                    contact_label(question), names, topics)
 
 
-def _sentence_start(text: str, start: int) -> int:
-    """Where the sentence holding ``start`` begins (after the last 。！？ before it)."""
-    return max((m.end() for m in _FULL_STOP.finditer(text, 0, start)), default=0)
-
-
 def _names_any(text: str, names: tuple[tuple[str, ...], ...]) -> bool:
     return any(word in text for words in names for word in words)
 
@@ -220,8 +214,7 @@ def _of_other_subject(text: str, start: int, names: tuple[tuple[str, ...], ...])
     parts after it (石家庄交投集团表示,…；全力推进4、5、6号线…), so it says nothing."""
     if not names:
         return False
-    begin = _sentence_start(text, start)
-    stop = next((m.end() for m in _FULL_STOP.finditer(text, start)), len(text))
+    begin, stop = full_sentence(text, start)
     parts = [(a, b) for a, b in sentences(text) if begin <= a < stop]
     own = next(((a, b) for a, b in parts if a <= start < b), None)
     opens = lambda a, b: any(text[a:b].lstrip(" “\"'（(").startswith(w) for words in names for w in words)  # noqa: E731
@@ -590,7 +583,7 @@ class Answerer:
             text, start = reading.hit.chunk.text, reading.span.start
             # The post of the place or body asked (正定高新区…常务副主任, not 经开区…常务副主任), printed in the name's sentence.
             doc = reading.hit.chunk.doc_id
-            if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[_sentence_start(text, start):start], names))
+            if (text[:start].rstrip().endswith(office) and (not names or _names_any(text[full_sentence(text, start)[0]:start], names))
                     and (doc not in by_doc or reading.score > by_doc[doc].score)):
                 by_doc[doc] = reading
         holders = {r.value for r in by_doc.values()}
@@ -649,7 +642,7 @@ class Answerer:
             if reading is not readings[0] and self._of_another_place(reading, asked):
                 continue  # a district's figure beside the city's: two places' figures
             text, start = reading.hit.chunk.text, reading.span.start
-            if plan and reading is not readings[0] and not planned(text[_sentence_start(text, start):start]):
+            if plan and reading is not readings[0] and not planned(text[full_sentence(text, start)[0]:start]):
                 continue  # asked for a target (力争…保持在30%以上), an outcome (同比增长35.47%) is not another report of it
             where = figure_in(reading.value, unit)
             if where is None or not self._same_fact(best, reading.value[slice(*where)]):

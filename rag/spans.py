@@ -107,12 +107,19 @@ def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     return _said_around(text, start, end, named)
 
 
+def full_sentence(text: str, start: int, end: int | None = None) -> tuple[int, int]:
+    """The whole sentence holding ``text[start:end]``, from the last 。！？ before it through the first
+    after it (:func:`sentences` also splits at ；)."""
+    begin = max((m.end() for m in _FULL_SENTENCE_END.finditer(text, 0, start)), default=0)
+    stop = next((m.end() for m in _FULL_SENTENCE_END.finditer(text, start if end is None else end)), len(text))
+    return begin, stop
+
+
 def _said_around(text: str, start: int, end: int, said: Callable[[str], set]) -> set:
     own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
     if found := said(text[own[0]:own[1]]):
         return found
-    begin = max((m.end() for m in _FULL_SENTENCE_END.finditer(text, 0, start)), default=0)
-    stop = next((m.end() for m in _FULL_SENTENCE_END.finditer(text, end)), len(text))
+    begin, stop = full_sentence(text, start, end)
     return said(text[begin:stop])
 
 
