@@ -26,8 +26,10 @@ import zhconv
 from .chunking import Chunk
 from .question import Keyword, Question
 from .reader.features import AGREEMENT_CANDIDATES, Span
+from . import timeline
+from .scope import titles_named
 from .search import Hit
-from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list,
+from .spans import (CLAUSE_BREAK, figure_kind, figure_kind_asked, of_kind, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list,
                     figure_in, figure_units, full_sentence, period_of, periods, planned, post_before, resolve_relative,
                     respective, sentences, snap, unit_of, value_key, years_said)
 from .tokenizing import normalize
@@ -79,6 +81,7 @@ class Reading:
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
     other_period: bool = False  # the span is of another part of the year than asked (the year's forecast when 上半年 is asked)
+    other_kind: bool = False  # asked for a target, the span is an outcome (or the reverse: 7.5%左右 is 2014's target, not its growth)
     other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
     other_subject: bool = False  # the span's ；-part names none of the question's names, a later part opens with one
@@ -92,7 +95,8 @@ class Reading:
     @property
     def mismatched(self) -> bool:
         """The span is of another year, period, subject or post, or of another form than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_period or self.other_subject or self.other_post or self.misshapen
+        return (self.dated_elsewhere or self.other_period or self.other_subject or self.other_post or self.misshapen
+                or self.other_kind)
 
     @property
     def value(self) -> str | None:
@@ -115,6 +119,7 @@ class Answer:
     value: str | None = None
     conflict: list[dict] = field(default_factory=list)
     confidence: float = 0.0
+    timeline: list[dict] = field(default_factory=list)  # a figure's values across periods, newest first (rag.timeline)
 
 
 def _anchor_words(keyword: Keyword) -> list[str]:
@@ -194,13 +199,14 @@ class Asks:
     label: re.Pattern | None = None  # the label of the contact detail asked for (:func:`contact_label`)
     names: tuple[tuple[str, ...], ...] = ()  # the distinctive names the question gives, each with its other spellings
     topics: tuple[tuple[str, ...], ...] = ()  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
+    kind: str | None = None  # a target or an outcome asked (:func:`figure_kind_asked`)
 
     @classmethod
     def of(cls, question: Question, names: tuple[tuple[str, ...], ...] = ()) -> Asks:
         asked = question.raw if question.english else question.read_as
         topics = tuple(tuple(_anchor_words(k)) for k in question.groups if k.topic)
         return cls(asked_post(question.read_as), answer_shape(question), frozenset(periods(question.read_as)), asked_items(asked),
-                   contact_label(question), names, topics)
+                   contact_label(question), names, topics, figure_kind_asked(asked))
 
 
 def _names_any(text: str, names: tuple[tuple[str, ...], ...]) -> bool:
@@ -232,6 +238,14 @@ def _of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics
     stop = next((m.start() for m in CLAUSE_BREAK.finditer(text, start)), len(text))
     clause = text[begin:stop]
     return any(word in clause for word in replaced) and not _names_any(clause, topics)
+
+
+def _whole(place: str, text: str, issuer: str) -> bool:
+    """全省 / 全市 stand for the province or city that issued the document: its title or source names it
+    (河北省 asked, 全省上下 printed in 河北日报). In another province's report 全省 is that province's, so a
+    question about a place no document is issued by or about is not answered from one."""
+    level = place[-1]
+    return level in "省市" and f"全{level}" in text and len(place) > 2 and place[:-1] in issuer
 
 
 def _reported(reading: Reading) -> dict:
@@ -307,7 +321,7 @@ class Answerer:
         self.depth = depth
 
     # Step 1: names the question gives must be in the passage.
-    def _anchored(self, question: Question, whole: str, context: str) -> bool:
+    def _anchored(self, question: Question, whole: str, context: str, issuer: str = "") -> bool:
         """Every distinctive name the question gives is in the passage or its context (title, headings)."""
         text = whole + " " + context
         for i, keyword in enumerate(question.groups):
@@ -320,17 +334,9 @@ class Answerer:
             # 河北省商务厅 is printed 省商务厅 in a provincial paper: the level word joined to the next name stands for the place.
             following = question.groups[i + 1].word if i + 1 < len(question.groups) else ""
             office = following and re.search(r"[厅局委办院部]$|中心$|政府$", following)
-            if not (keyword.word[-1] in "省市区县" and office and keyword.word[-1] + following in text) and not self._whole(keyword.word, text):
+            if not (keyword.word[-1] in "省市区县" and office and keyword.word[-1] + following in text) and not _whole(keyword.word, text, issuer):
                 return False
         return True
-
-    def _whole(self, place: str, text: str) -> bool:
-        """A province or city the question names is printed 全省 / 全市 in its own paper (河北省 in 全省上下要坚持…),
-        when the text names no other of its level."""
-        level = place[-1]
-        if level not in "省市" or f"全{level}" not in text or self.places is None:
-            return False
-        return not any(len(other) > 2 and other.endswith(level) and other != place for other in self.places(text))
 
     def _names(self, question: Question) -> tuple[tuple[str, ...], ...]:
         """The distinctive names the question gives (places, firms, people; not years), as the anchoring check takes them."""
@@ -349,19 +355,12 @@ class Answerer:
         year = hit.chunk.year
         context = normalize(resolve_relative(f"{hit.chunk.context} {year or ''}年 {hit.chunk.date}", year))
         whole = normalize(resolve_relative(hit.chunk.text, year))
-        return self._anchored(question, whole, context) or self._anchored(question, whole, self._neighbours(hit))
-
-    @staticmethod
-    def _titles_named(question: Question, hits: list[Hit]) -> set[str]:
-        """The titles of found articles the question names whole (尖鳍魣体长可达到多少 names the article
-        尖鳍魣): where an article is about one thing, another's passage (a like fish's 体长可达25公分) does not
-        answer. A title inside another one named gives way to it (石家庄 to 石家庄国际生物医药园)."""
-        text = normalize(question.text)
-        named = {title for title in {hit.chunk.title for hit in hits} if len(title) >= 2 and normalize(title) in text}
-        return {title for title in named if not any(title != other and title in other for other in named)}
+        issuer = normalize(f"{hit.chunk.title} {hit.chunk.source}")
+        return self._anchored(question, whole, context, issuer) or self._anchored(question, whole, self._neighbours(hit), issuer)
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
-    def read(self, question: Question, hits: list[Hit]) -> list[Reading]:
+    def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None) -> list[Reading]:
+        """``named``: the documents the question names (:class:`rag.scope.Scope`); a passage of another does not answer."""
         wording = question.raw if question.english else question.read_as
         bylines, sign_offs = bool(_ASKS_BYLINE.search(wording)), bool(_ASKS_PUBLISHED.search(wording))
         read = [number for number, hit in enumerate(hits)
@@ -378,9 +377,10 @@ class Answerer:
         asked = {word for group in question.groups for word in group.words}
         asks = Asks.of(question, self._names(question))  # what the question asks for, once
         shaped = lambda text, span: _to_form(text, complete_list(text, respective(text, snap(text, span), asked), asks.items), asks.shape)  # noqa: E731
-        readings, titled = [], self._titles_named(question, hits)
+        readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
         for number, hit in enumerate(hits):
-            reading = Reading(hit, anchored=self._anchoring(question, hit) and (not titled or hit.chunk.title in titled))
+            held = (not titled or hit.chunk.title in titled) and (named is None or hit.chunk.doc_id in named)
+            reading = Reading(hit, anchored=held and self._anchoring(question, hit))
             # The passage's best span, or, when it is of other years, another post or another form than
             # asked, the reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])
@@ -445,10 +445,15 @@ class Answerer:
 
     def _take(self, reading: Reading, span: Span, question: Question, asks: Asks) -> None:
         """Read ``span`` as the passage's answer and check it against what the question asks."""
+        text = reading.hit.chunk.text
+        figure = asks.kind is not None and bool(re.search(r"\d", span.text))
+        if figure and figure_kind(text, span.start) not in (asks.kind, None):
+            span = of_kind(text, span, asks.kind) or span  # a clause of a plan and a deed, cut to the one asked
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         reading.dated_elsewhere = bool(question.years) and not self._of_years(reading, question.years)
+        reading.other_kind = figure and figure_kind(text, span.start) not in (asks.kind, None)
         reading.other_period = bool(asks.periods) and period_of(reading.hit.chunk.text, span.start) not in asks.periods | {None}
         printed = post_before(reading.hit.chunk.text, span.start)
         reading.other_post = None not in (asks.post, printed) and asks.post != printed
@@ -474,8 +479,9 @@ class Answerer:
         return not question.english or sum(1 for k in question.groups if not k.word.isdigit()) >= 2
 
     # Step 3: order by answer score, detect conflicting values, decide whether to answer.
-    def __call__(self, question: Question, hits: list[Hit], top_k: int = 5) -> Answer:
-        readings = self.read(question, hits[:max(self.depth, top_k)])
+    def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
+        readings = self.read(question, hits[:max(self.depth, top_k)], named)
+        deeper = hits[max(self.depth, top_k):]
         if not readings:
             return Answer(None, "not_found", [])
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
@@ -487,6 +493,11 @@ class Answerer:
         sure = best.score >= self.weights.threshold or best.labelled  # see rag/data/contact_labels.tsv
         if not best.eligible or not sure or not self._answerable_shape(question):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
+        if entries := self._series(question, readings, deeper, named):
+            cited = [e.reading for e in entries]
+            cited += [r for r in readings if not any(r is c for c in cited)][:max(0, top_k - len(cited))]
+            return Answer(timeline.summary(entries), "answered", cited, entries[0].reading.value, [], confidence,
+                          [e.public() for e in entries])
         conflict = self._conflict(question, readings + self._second_sources(question, readings)) or self._holders(question, readings)
         cited = readings[:top_k]
         missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
@@ -530,6 +541,27 @@ class Answerer:
                 return Answer(self._sentence(signed), "answered", cited, signed.value, [], confidence)
             break  # only the section's last passage can close it
         return None
+
+    def _series(self, question: Question, readings: list[Reading], deeper: list[Hit],
+                named: frozenset[str] | None) -> list[timeline.Entry]:
+        """Asked of no year or part of one, a figure stated by several dated documents: its values per
+        document (:mod:`rag.timeline`), each document's best passage read when none of it was."""
+        best = readings[0]
+        if question.years or periods(question.read_as) or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
+            return []
+        read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
+        unread: dict[str, Hit] = {}
+        for hit in [r.hit for r in readings] + deeper:
+            if hit.chunk.date and hit.chunk.doc_id not in read:
+                unread.setdefault(hit.chunk.doc_id, hit)
+        more = self.read(question, list(unread.values())[:timeline.DOCUMENTS], named) if unread else []
+        asked = self._places_asked(question)
+        sure = [r for r in readings + more if r.eligible and r.score >= self.weights.threshold and r.hit.chunk.date
+                and (r is best or not self._of_another_place(r, asked))]
+        words = [w for g in question.groups if not g.anchor for w in g.words]
+        begin, end = full_sentence(best.hit.chunk.text, best.span.start, best.span.end)
+        subject = timeline.subject_word(words, best.hit.chunk.text[begin:end], self.idf)
+        return timeline.series(sure, self._units_compared(best), subject)
 
     def _second_sources(self, question: Question, readings: list[Reading], most: int = 2) -> list[Reading]:
         """Passages past the read depth, each from an article not read yet, that state a figure in a

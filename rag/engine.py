@@ -14,7 +14,9 @@ from .answer import Answer, Answerer, value_key
 from .config import Settings, get_settings
 from .crosslingual import EnglishExpander
 from .index import Index
+from . import timeline
 from .question import QuestionReader
+from .scope import Filters, Scope
 from .search import Query, Searcher
 from .tokenizing import default_tokenizer
 
@@ -46,6 +48,7 @@ class Response:
     conflict: list[dict] = field(default_factory=list)
     confidence: float = 0.0
     rewritten: str | None = None
+    timeline: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class _State:
     searcher: Searcher
     reader: QuestionReader
     answerer: Answerer
+    scope: Scope
 
 
 class Engine:
@@ -97,6 +101,7 @@ class Engine:
             reader=questions,
             answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth,
                               places=questions.places),
+            scope=Scope(index.chunks),
         )
 
     def warm_up(self) -> None:
@@ -122,14 +127,15 @@ class Engine:
             self._state = self._load(Index.load(self.settings.index_dir, self.settings))
         return True
 
-    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid") -> Response:
+    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid",
+            filters: Filters | None = None) -> Response:
         started = time.perf_counter()
         question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from broken input
         state = self._state  # one consistent version for the whole request
-        parsed, answer = self._answer(state, question, history, top_k, mode)
+        parsed, answer = self._answer(state, question, history, top_k, mode, filters)
         if parsed.rewritten and not state.reader.surely_follow_up(question):
             # Read as a follow-up only because it names no place or year: asked alone, it may answer better.
-            alone, alone_answer = self._answer(state, question, [], top_k, mode)
+            alone, alone_answer = self._answer(state, question, [], top_k, mode, filters)
             if alone_answer.status != "not_found" and (answer.status == "not_found" or alone_answer.confidence > answer.confidence):
                 parsed, answer = alone, alone_answer
         return Response(
@@ -142,23 +148,46 @@ class Engine:
             conflict=answer.conflict,
             confidence=round(answer.confidence, 3),
             rewritten=parsed.text if parsed.rewritten else None,
+            timeline=_ranked(answer.timeline, answer),
         )
 
     def retrieve(self, question: str, history: list[str] | None = None, k: int | None = None, mode: str = "hybrid",
-                 state: _State | None = None):
+                 filters: Filters | None = None):
         """The question as understood (follow-ups resolved) and its top ``k`` passages (the read depth by default)."""
-        state = state or self._state
-        parsed = state.reader(question, history)
-        return parsed, state.searcher(Query(parsed.text, parsed.keywords), k=k or state.answerer.depth, mode=mode)
+        parsed, _, hits = self._retrieve(self._state, question, history, k, mode, filters)
+        return parsed, hits
 
-    def _answer(self, state: _State, question: str, history: list[str] | None, top_k: int, mode: str):
-        parsed, hits = self.retrieve(question, history, max(top_k, state.answerer.depth), mode, state)
-        return parsed, state.answerer(parsed, hits, top_k=top_k)
+    def _retrieve(self, state: _State, question: str, history: list[str] | None, k: int | None, mode: str,
+                  filters: Filters | None):
+        """The question as understood, the documents it names (None: any; empty: one the index lacks) and its
+        top passages among those documents and the caller's ``filters``."""
+        parsed = state.reader(question, history)
+        named = state.scope(parsed.text)
+        within = None
+        if filters or named:
+            chunks = state.index.chunks
+            within = {row for row, chunk in enumerate(chunks)
+                      if (not filters or filters.admits(chunk)) and (not named or chunk.doc_id in named)}
+        query = Query(parsed.text, parsed.keywords)
+        return parsed, named, state.searcher(query, k=k or state.answerer.depth, mode=mode, within=within)
+
+    def _answer(self, state: _State, question: str, history: list[str] | None, top_k: int, mode: str,
+                filters: Filters | None = None):
+        parsed, named, hits = self._retrieve(state, question, history, max(top_k, state.answerer.depth, timeline.HITS), mode, filters)
+        if named is not None and not named:  # it names a document the archive lacks (2019年的报告)
+            hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)  # shown, not answered
+        return parsed, state.answerer(parsed, hits, top_k=top_k, named=named)
+
+
+def _ranked(entries: list[dict], answer: Answer) -> list[dict]:
+    """Each timeline entry with the rank of its citation."""
+    ranks = {(r.hit.chunk.doc_id, r.hit.chunk.paragraph): rank for rank, r in enumerate(answer.readings, start=1)}
+    return [{**e, "rank": ranks.get((e["doc_id"], e["paragraph"]))} for e in entries]
 
 
 def _citations(answer: Answer) -> list[Citation]:
     citations = []
-    conflict_readings = {(c["doc_id"], c["paragraph"]) for c in answer.conflict}
+    conflict_readings = {(c["doc_id"], c["paragraph"]) for c in answer.conflict + answer.timeline}
     for rank, reading in enumerate(answer.readings, start=1):
         chunk = reading.hit.chunk
         highlight = None

@@ -20,6 +20,7 @@ from .index import Index
 from .tokenizing import Tokenizer, default_tokenizer
 
 CANDIDATES = 50
+KEYWORD_LIMIT = 16384  # BM25 rows ranked when a subset is searched (Milvus answers at most this many)
 DENSE_WEIGHT = 0.4  # BM25 gets the rest; swept 0.3–0.6 on the gold set (see eval/README.md)
 
 
@@ -65,14 +66,34 @@ class Searcher:
     def keyword(self, tokens: list[str], n: int = CANDIDATES) -> list[tuple[int, float]]:
         return self.store.keyword(tokens, n)
 
-    def __call__(self, query: Query | str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+    def __call__(self, query: Query | str, k: int = 10, mode: str = "hybrid", within: set[int] | None = None) -> list[Hit]:
+        """``within``: the only rows that may be returned (a caller's filter, the documents a question names)."""
         if mode not in self.MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(self.MODES)}")
         if isinstance(query, str):
             query = Query(query, self.tokenizer(query))
         vector = self.embedder.queries([query.text])[0] if mode != "bm25" else None
+        if within is not None:
+            return self._within(query, vector, k, mode, within)
         dense = self.dense(vector) if vector is not None else []
         keyword = self.keyword(query.keywords) if mode != "dense" else []
+        return self._fused(dense, keyword, vector, k, mode)
+
+    def _within(self, query: Query, vector, k: int, mode: str, within: set[int]) -> list[Hit]:
+        """Search a subset: every row of it is scored densely (exact), BM25's list is cut to it."""
+        rows = sorted(within)
+        if not rows:
+            return []
+        dense = []
+        if vector is not None:
+            scores = self.store.vectors(rows) @ vector
+            dense = sorted(zip(rows, map(float, scores)), key=lambda rs: -rs[1])[:CANDIDATES]
+        keyword = []
+        if mode != "dense":
+            keyword = [(row, score) for row, score in self.keyword(query.keywords, min(self.store.count, KEYWORD_LIMIT)) if row in within][:CANDIDATES]
+        return self._fused(dense, keyword, vector, k, mode)
+
+    def _fused(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], vector, k: int, mode: str) -> list[Hit]:
         rows = list(dict.fromkeys([row for row, _ in dense] + [row for row, _ in keyword]))
         if not rows:
             return []

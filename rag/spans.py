@@ -89,6 +89,45 @@ def planned(text: str) -> bool:
     return bool(_PLANNED.search(text))
 
 
+# Asked of a figure: a target (目标, 计划, 预期, 拟安排) or an outcome (实际, 截至, 年末, 增长了多少); printed
+# before a figure in its sentence, the words of a plan (预期目标是：, 拟安排, 今年要, 力争) make it a target.
+_ASKS_TARGET = re.compile(r"目标|计划|(?<![于出])预期|预计|拟|力争|争取|规划|安排")
+_ASKS_OUTCOME = re.compile(r"实际|截至|截止|年末|年底|(?:增长|增加|下降|减少|达到|完成|实现|提高|上升|突破|退出)了")
+_TARGET_BEFORE = re.compile(rf"{_PLANNED.pattern}|(?<![于出])预期|拟|(?<![主重需只])要(?!求)|安排")
+_DONE_BEFORE = re.compile(r"了|已|累计|以来|同比|比上年|较上年|过去|刚刚|一年来|五年来|(?<!力争|确保|争取|计划|预计|有望)(?:实现|达到)")
+
+
+def figure_kind_asked(question: str) -> str | None:
+    """"target" or "outcome" when the question asks for one of them (2015年实际新增就业多少 → outcome), else None."""
+    target, outcome = bool(_ASKS_TARGET.search(question)), bool(_ASKS_OUTCOME.search(question))
+    return "target" if target and not outcome else "outcome" if outcome and not target else None
+
+
+def figure_kind(text: str, start: int) -> str | None:
+    """Whether the figure at ``start`` is a target or an outcome (None: nothing says). The nearest word
+    before it in its sentence decides: of a plan (预期目标是：, 拟安排, 力争) a target, of a thing done (了,
+    已, 累计, 同比, 实现) an outcome (总投资62亿元，计划…，目前已完成投资34.2亿元 is done). A sentence with
+    neither is a target when it speaks of this year (今年) or its passage spoke of a plan before it (a
+    report's list of this year's tasks: 今年要…。…完成造林1亿亩以上)."""
+    begin = full_sentence(text, start)[0]
+    marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, start)]
+    marks += [(m.start(), "outcome") for m in _DONE_BEFORE.finditer(text, begin, start)]
+    if marks:
+        return max(marks)[1]
+    return "target" if "今年" in text[begin:start] or _TARGET_BEFORE.search(text, 0, begin) else None
+
+
+def of_kind(text: str, span: Span, kind: str) -> Span | None:
+    """A span holding several figures cut to the last one of ``kind`` (今年计划投资62亿元,…,目前已完成投资34.2亿元
+    asked what was spent → 34.2亿元); None when it holds no such figure besides its first."""
+    figures = [m for m in _QUANTITY.finditer(text, span.start, span.end) if m.start() > span.start]
+    fitting = [m for m in figures if figure_kind(text, m.start()) == kind]
+    if not fitting:
+        return None
+    form = fitting[-1]
+    return replace(span, start=form.start(), end=form.end(), text=form.group(0))
+
+
 # A year a period starts from (自2021年启动建设以来, 2020年以来, 从2019年起).
 _SINCE = re.compile(r"(?:自|从)((?:19|20)\d{2})年[^，,。；;]{0,20}?(?:以来|至今|起)|((?:19|20)\d{2})年(?:以来|至今)")
 

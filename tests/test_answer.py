@@ -487,9 +487,12 @@ def test_a_post_that_changed_hands_is_a_conflict_of_dates(engine):
     assert "丁飞燕" not in response.answer
 
 
-def test_a_province_is_printed_as_the_whole_province_in_its_own_paper(engine):
-    # The story of the provincial meeting says 全省上下 and 省纪委, never 河北省.
-    assert engine.ask("河北省的警示教育会议上放映了哪部警示教育片？").value == "《全面从严治党永远在路上 2021》"
+def test_the_whole_province_stands_only_for_the_province_that_issued_the_document(engine):
+    # 全省 in a 石家庄日报 story is no evidence about any province a question names: a city's paper is no
+    # province's document, and the figure of whichever province a passage covers must not answer another's.
+    assert engine.ask("河北省的警示教育会议上放映了哪部警示教育片？").status == "not_found"
+    assert engine.ask("广州市2023年生物医药产业营业收入是多少").status == "not_found"
+    assert engine.ask("苏州市2023年新一代电子信息产业营业收入是多少").status == "not_found"
 
 
 def test_a_notice_closing_line_is_read_only_when_its_publication_is_asked(engine):

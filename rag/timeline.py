@@ -1,0 +1,77 @@
+"""A figure across dated documents: the series a question that names no period asks for.
+
+An archive restates one kind of figure in every year's document with another value (a deficit
+ratio: 2.1% in 2014, 2.3% in 2015, 3% in 2016 …). Asked without a year (赤字率是多少), the answer is
+that series, newest first, each value with its period and the document that states it: read per
+document (the best passage of each dated document found), not only the top passages. Values of
+one period that differ are a conflict (two reports disagree), which ``rag.answer`` compares; a
+series needs at least two periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .spans import figure_in, figure_kind, full_sentence, years_said
+
+DOCUMENTS = 8  # dated documents read for a series beyond the passages already read
+HITS = 30  # retrieved passages searched for each document's best one
+
+
+@dataclass
+class Entry:
+    """One value of the series: where it is printed, the period it is about, target or outcome."""
+
+    reading: object  # rag.answer.Reading, its span narrowed to the figure
+    period: str  # 2016年, or the document's date when its sentence names no year
+    kind: str | None  # target | outcome | None (nothing says)
+
+    def public(self) -> dict:
+        chunk = self.reading.hit.chunk
+        return {"value": self.reading.value, "period": self.period, "kind": self.kind, "date": chunk.date,
+                "doc_id": chunk.doc_id, "title": chunk.title, "paragraph": chunk.paragraph}
+
+
+def subject_word(question_words: list[str], text: str, idf: dict[str, float]) -> str | None:
+    """The question's rarest word printed in ``text`` (赤字率 in 赤字率从去年的2.1%提高到2.3%): what is measured."""
+    printed = [w for w in question_words if len(w) >= 2 and w in text]
+    return max(printed, key=lambda w: idf.get(w, 0.0)) if printed else None
+
+
+def series(readings: list, units: list[str], subject: str | None) -> list[Entry]:
+    """Each dated document's surest reading stating a figure in one of ``units`` in a sentence that names
+    ``subject``, newest first; empty unless they cover two periods or more, each with one value."""
+    by_doc: dict[str, tuple[object, tuple[int, int]]] = {}
+    for reading in readings:
+        chunk = reading.hit.chunk
+        where = next((w for unit in units if (w := figure_in(reading.value, unit)) is not None), None)
+        if where is None:
+            continue
+        begin, end = full_sentence(chunk.text, reading.span.start, reading.span.end)
+        if subject and subject not in chunk.text[begin:end]:
+            continue  # another figure of the same unit (增长6.5% beside 赤字率3%)
+        if chunk.doc_id not in by_doc or reading.score > by_doc[chunk.doc_id][0].score:
+            by_doc[chunk.doc_id] = (reading, where)
+    chosen = sorted(by_doc.values(), key=lambda rw: rw[0].hit.chunk.date, reverse=True)
+    entries, values = [], {}
+    for reading, (start, end) in chosen:
+        chunk, span = reading.hit.chunk, reading.span
+        years = years_said(chunk.text, span.start, span.end, chunk.year)
+        period = "、".join(f"{y}年" for y in sorted(years)) if years else chunk.date
+        if values.setdefault(period, reading.value[start:end]) != reading.value[start:end]:
+            return []  # one period, two values: a conflict, not a series
+        entries.append(Entry(reading, period, figure_kind(chunk.text, span.start + start)))
+    if len(entries) < 2:
+        return []
+    for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value listed and marked
+        span = reading.span
+        reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
+    return entries
+
+
+def summary(entries: list[Entry]) -> str:
+    """按日期从新到旧：2018年 2.6%（2018-03-05《…》）；…"""
+    kinds = {"target": "目标", "outcome": "实际"}
+    parts = [f"{e.period} {e.reading.value}{'·' + kinds[e.kind] if e.kind else ''}"
+             f"（{e.reading.hit.chunk.date}《{e.reading.hit.chunk.title}》）" for e in entries]
+    return "各文档所载数值，按日期从新到旧：" + "；".join(parts) + "。"
