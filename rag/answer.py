@@ -313,6 +313,7 @@ class Answerer:
         self.places = places
         self.idf = idf
         self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
+        self.titles = {normalize(title) for title in {c.title for c in self.chunks}}
         self.default_idf = max(idf.values(), default=5.0)
         # A name found in more than one passage in ANCHOR_SHARE (石家庄 here) tells passages apart too little to insist on.
         self.anchor_idf = math.log(1 + 1 / ANCHOR_SHARE)
@@ -327,8 +328,9 @@ class Answerer:
         for i, keyword in enumerate(question.groups):
             if keyword.topic and not any(w in text for w in _anchor_words(keyword)):
                 return False  # 那生物医药呢: a passage about electronics does not answer, however common 生物医药 is
-            if not keyword.anchor or self.idf.get(keyword.word, self.default_idf) < self.anchor_idf:
-                continue
+            if not keyword.anchor or (self.idf.get(keyword.word, math.inf) < self.anchor_idf
+                                      and not any(w in t for t in self.titles for w in _anchor_words(keyword))):
+                continue  # common in the passages, unless documents are told apart by it (广东 of 2026年广东省政府工作报告)
             if any(w in text for w in _anchor_words(keyword)):
                 continue
             # 河北省商务厅 is printed 省商务厅 in a provincial paper: the level word joined to the next name stands for the place.
@@ -353,10 +355,10 @@ class Answerer:
 
     def _anchoring(self, question: Question, hit: Hit) -> bool:
         year = hit.chunk.year
-        context = normalize(resolve_relative(f"{hit.chunk.context} {year or ''}年 {hit.chunk.date}", year))
+        issuer = normalize(f"{hit.chunk.title} {hit.chunk.source}")  # 石家庄日报 is about 石家庄 throughout
+        context = normalize(resolve_relative(f"{hit.chunk.context} {hit.chunk.source} {year or ''}年 {hit.chunk.date}", year))
         whole = normalize(resolve_relative(hit.chunk.text, year))
-        issuer = normalize(f"{hit.chunk.title} {hit.chunk.source}")
-        return self._anchored(question, whole, context, issuer) or self._anchored(question, whole, self._neighbours(hit), issuer)
+        return self._anchored(question, whole, context, issuer) or self._anchored(question, whole, self._neighbours(hit) + " " + issuer, issuer)
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
     def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None) -> list[Reading]:

@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from .config import get_settings
+from .scope import Filters, valid_date
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Question answering over a corpus of Chinese articles.")
 model_app = typer.Typer(no_args_is_help=True, help="The embedding model and the answer reader.")
@@ -404,14 +405,21 @@ def ask(
     question: Annotated[str, typer.Argument(help="the question")],
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="passages to cite")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+    doc_id: Annotated[Optional[list[str]], typer.Option("--doc", help="ask only this document (repeatable)")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="only documents dated on or after (YYYY[-MM[-DD]])")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="only documents dated on or before (YYYY[-MM[-DD]])")] = None,
 ) -> None:
     """Answer one question from the index.
 
-    Example: rag ask "鹿泉区2024年电子信息产业目标是多少"
+    Example: rag ask "鹿泉区2024年电子信息产业目标是多少"; rag ask "赤字率是多少" --from 2016 --to 2018
     """
     if not question.strip():
         fail("question must not be empty", code=2)
-    response = open_engine().ask(question.strip(), top_k=top_k)
+    for date in (date_from, date_to):
+        if date and not valid_date(date):
+            fail(f"date {date!r} is not YYYY, YYYY-MM or YYYY-MM-DD", code=2)
+    filters = Filters(frozenset(doc_id or ()), date_from or "", date_to or "")
+    response = open_engine().ask(question.strip(), top_k=top_k, filters=filters)
     if as_json:
         typer.echo(json.dumps(asdict(response), ensure_ascii=False, indent=2))
         return

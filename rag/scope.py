@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from .chunking import Chunk
 from .tokenizing import normalize
@@ -61,6 +62,17 @@ class Filters:
             return False
         date = chunk.date or ""
         return not ((self.date_from and (not date or date < self.date_from)) or (self.date_to and (not date or date[:len(self.date_to)] > self.date_to)))
+
+
+def valid_date(text: str) -> bool:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a real year, month or day."""
+    for layout in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        return len(text) == {"%Y-%m-%d": 10, "%Y-%m": 7, "%Y": 4}[layout]
+    return False
 
 
 class Scope:

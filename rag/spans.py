@@ -39,7 +39,8 @@ _POSTS = ("主任|书记|局长|区长|县长|市长|省长|镇长|乡长|厅长
 POST_TITLE = re.compile(rf"(?:{_POSTS})$")
 _ASKED_POST = re.compile(rf"(副)?(?:{_POSTS})(?=是谁|是哪位|为谁)|(?<=谁是|谁任)[^，,。？?]*?(副)?(?:{_POSTS})")
 _POST_BEFORE = re.compile(rf"(副)?(?:{_POSTS})\s*$")
-RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2}
+RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2, "过去一年": -1}  # a report's 过去一年 is the year before it
+_RELATIVE = re.compile("|".join(sorted(RELATIVE_YEAR, key=len, reverse=True)))
 # A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
 _QUANTITY = re.compile(rf"(?:(?<![\d.])\d+(?:\.\d+)?|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))){_UNIT}(?:以上|左右)?"
                        rf"|第\d+|第[{_CN}]+")
@@ -74,7 +75,7 @@ def resolve_relative(text: str, year: int | None) -> str:
     """今年/去年/明年 → absolute years, for matching only."""
     if not year:
         return text
-    return re.sub("今年|去年|明年|前年|后年", lambda m: f"{year + RELATIVE_YEAR[m.group(0)]}年", text)
+    return _RELATIVE.sub(lambda m: f"{year + RELATIVE_YEAR[m.group(0)]}年", text)
 
 
 _FULL_SENTENCE_END = re.compile(r"[。！？!?]")

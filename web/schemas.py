@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.config import get_settings
+from rag.scope import Filters, valid_date
 
 
 def _valid_unicode(value: str | None) -> str | None:
@@ -36,6 +37,19 @@ class AskRequest(BaseModel):
     top_k: int = Field(default=5, strict=True, ge=1, le=50, description="how many passages to cite; a source that disagrees with them is cited as well")
     history: list[Turn] = Field(default_factory=list, max_length=50, description="earlier turns, oldest first, for follow-ups")
     kb: str | None = Field(default=None, strict=True, max_length=100, description="the knowledge base to ask (GET /kbs); the default one when absent")
+    doc_id: list[str] = Field(default_factory=list, max_length=200, description="ask only these documents (ids as in citations)")
+    date_from: str | None = Field(default=None, description="ask only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
+    date_to: str | None = Field(default=None, description="ask only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD)")
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is not None and not valid_date(value):
+            raise ValueError(f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        return value
+
+    def filters(self) -> Filters:
+        return Filters(frozenset(self.doc_id), self.date_from or "", self.date_to or "")
 
     @field_validator("question")
     @classmethod
@@ -72,6 +86,17 @@ class ConflictValue(BaseModel):
     paragraph: int
 
 
+class TimelineValue(BaseModel):
+    value: str
+    period: str = Field(description="the year(s) the figure is about, or its document's date when its sentence names none")
+    kind: str | None = Field(description="target | outcome | null (the text does not say)")
+    date: str
+    doc_id: str
+    title: str
+    paragraph: int
+    rank: int | None = Field(description="the citation that prints it")
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str | None = Field(description="a short answer built from the cited text, or null when nothing answers it")
@@ -82,6 +107,7 @@ class AskResponse(BaseModel):
     conflict: list[ConflictValue] = Field(default_factory=list, description="values that differ between articles, newest first")
     confidence: float = 0.0
     rewritten: str | None = Field(default=None, description="the follow-up question as understood with its history")
+    timeline: list[TimelineValue] = Field(default_factory=list, description="asked of no period, a figure that dated documents state for different periods: each value, newest first")
 
 
 class Health(BaseModel):

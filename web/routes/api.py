@@ -23,7 +23,7 @@ async def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
     """Answer a question with cited passages; the answer span is highlighted in its citation."""
     engine = engine_for(library, body.kb)
     history = [turn.question for turn in body.history]
-    response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
+    response = await run_in_threadpool(engine.ask, body.question, body.top_k, history, filters=body.filters())
     return AskResponse.model_validate(asdict(response))
 
 
@@ -38,7 +38,7 @@ async def ask_stream(body: AskRequest, request: Request, library: LibraryDep) ->
     """
     engine = engine_for(library, body.kb)
     history = [turn.question for turn in body.history]
-    response = await run_in_threadpool(engine.ask, body.question, body.top_k, history)
+    response = await run_in_threadpool(engine.ask, body.question, body.top_k, history, filters=body.filters())
     answer = AskResponse.model_validate(asdict(response)).model_dump()
     writer = request.app.state.writer
 

@@ -128,6 +128,24 @@
     ];
   }
 
+  // Asked of no period: the figure as each dated document states it, newest first, each row cited.
+  function timelineBlock(data) {
+    const byPlace = new Map(data.citations.map((c) => [`${c.doc_id}#${c.paragraph}`, c.highlight]));
+    const kinds = { target: "目标", outcome: "实际" };
+    const rows = data.timeline.map((item) => el("tr", {},
+      el("td", {}, item.period),
+      el("td", {}, el("mark", {}, item.value)),
+      el("td", {}, kinds[item.kind] || "—"),
+      el("td", {}, el("a", { href: articleHref(item.doc_id, item.paragraph, byPlace.get(`${item.doc_id}#${item.paragraph}`)) },
+        item.rank ? `[${item.rank}] ` : "", item.title), ` ${item.date}`)));
+    return [
+      el("p", { class: "verdict" }, "各文档所载数值，按日期从新到旧：", english(" Values by document, newest first.")),
+      el("table", { class: "timeline" },
+        el("thead", {}, el("tr", {}, el("th", {}, "时期"), el("th", {}, "数值"), el("th", {}, "类型"), el("th", {}, "出处"))),
+        el("tbody", {}, ...rows)),
+    ];
+  }
+
   function renderAnswer(box, data) {
     box.className = `answer status-${data.status}`;
     const parts = [];
@@ -143,6 +161,7 @@
       }
     } else {
       if (data.status === "conflict" && data.conflict.length) parts.push(...conflictBlock(data));
+      else if (data.timeline && data.timeline.length) parts.push(...timelineBlock(data));
       else parts.push(el("p", { class: "answer-text" }, ...markValue(data.answer || "", data.value)));
       if (data.citations.length) parts.push(el("h3", { class: "sources" }, "出处 ", english("Sources")), citationList(data.citations));
     }

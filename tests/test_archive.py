@@ -1,0 +1,108 @@
+"""An archive of yearly reports: the document a question names, the year a figure is about, a figure's
+series across years, and places no document is about. A small invented archive, the real model and index."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+REPORTS = {
+    "2021_lc": ("2021年临川市政府工作报告", "2021-02-01", [
+        "过去一年，全市地区生产总值增长5.2%，城镇新增就业8.1万人。",
+        "今年经济社会发展的主要预期目标是：地区生产总值增长6%左右，城镇新增就业8万人以上，财政赤字率控制在2.5%左右。",
+        "今年要新建保障性住房1.2万套，改造老旧小区300个。"]),
+    "2022_lc": ("2022年临川市政府工作报告", "2022-02-01", [
+        "过去一年，全市地区生产总值增长6.3%，城镇新增就业8.6万人。",
+        "今年经济社会发展的主要预期目标是：地区生产总值增长5.5%左右，城镇新增就业8.5万人以上，财政赤字率控制在2.8%左右。",
+        "今年要新建保障性住房1.5万套，改造老旧小区360个。"]),
+    "2023_lc": ("2023年临川市政府工作报告", "2023-02-01", [
+        "过去一年，全市地区生产总值增长4.9%，城镇新增就业9万人。",
+        "今年经济社会发展的主要预期目标是：地区生产总值增长5%左右，城镇新增就业9万人以上，财政赤字率控制在3%左右。",
+        "今年要新建保障性住房1.8万套，改造老旧小区420个。"]),
+    "2023_yn": ("2023年云南省政府工作报告", "2023-01-20", [
+        "今年全省经济社会发展的主要预期目标是：地区生产总值增长6.5%左右，城镇新增就业50万人以上。",
+        "全省上下要坚定信心，扎实推进乡村振兴，建设高标准农田200万亩。"]),
+}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, embedder, reader):
+    from rag.config import Settings
+    from rag.engine import Engine
+    from rag.index import build_index
+
+    root = tmp_path_factory.mktemp("archive")
+    (root / "corpus").mkdir()
+    for stem, (title, date, paragraphs) in REPORTS.items():
+        body = "\n\n".join(paragraphs)
+        (root / "corpus" / f"{stem}.md").write_text(f'---\ntitle: "{title}"\ndate: {date}\nsource: 政府网站\n---\n\n{body}\n', encoding="utf-8")
+    build_index(root / "corpus", root / "index", embedder, progress=False)
+    settings = Settings(index_dir=root / "index", corpus_dir=root / "corpus", threads=1, kb_dir=root / "kbs")
+    return Engine(settings, embedder, reader)
+
+
+def test_a_question_naming_a_year_s_report_is_read_from_that_report(archive):
+    response = archive.ask("2022年政府工作报告提出的地区生产总值增长目标是多少？")
+    assert response.value == "5.5%左右", response.answer
+    assert response.citations[0].doc_id == "2022_lc"
+    assert all(c.doc_id == "2022_lc" for c in response.citations)
+
+
+def test_a_report_the_archive_lacks_is_not_answered_from_another_year(archive):
+    response = archive.ask("2019年政府工作报告提出的地区生产总值增长目标是多少？")
+    assert response.status == "not_found", response.answer
+
+
+def test_a_year_s_outcome_is_read_from_the_next_year_s_review_not_from_its_target(archive):
+    response = archive.ask("2022年临川市地区生产总值实际增长了多少？")
+    assert response.value == "4.9%", response.answer
+    assert response.citations[0].doc_id == "2023_lc"
+
+
+def test_a_figure_asked_without_a_year_is_a_series_newest_first_each_cited(archive):
+    response = archive.ask("临川市财政赤字率是多少？")
+    assert [e["value"] for e in response.timeline] == ["3%左右", "2.8%左右", "2.5%左右"], response.answer
+    assert [e["date"] for e in response.timeline] == ["2023-02-01", "2022-02-01", "2021-02-01"]
+    assert all(e["kind"] == "target" for e in response.timeline)
+    for entry in response.timeline:  # each value is cited and highlighted in its citation
+        cited = response.citations[entry["rank"] - 1]
+        assert cited.doc_id == entry["doc_id"]
+        assert cited.text[slice(*cited.highlight)] == entry["value"]
+    assert all(value in response.answer for value in ("3%左右", "2.8%左右", "2.5%左右"))
+
+
+def test_a_province_no_document_is_about_is_declined(archive):
+    assert archive.ask("云南省2023年地区生产总值增长目标是多少？").value == "6.5%左右"
+    response = archive.ask("贵州省2023年地区生产总值增长目标是多少？")  # 全省 in 云南省's report is 云南省
+    assert response.status == "not_found", response.answer
+
+
+def test_a_caller_limits_a_question_to_documents_or_dates(archive):
+    from rag.scope import Filters
+
+    response = archive.ask("地区生产总值增长目标是多少？", filters=Filters(frozenset({"2021_lc"})))
+    assert response.value == "6%左右" and {c.doc_id for c in response.citations} == {"2021_lc"}, response.answer
+    response = archive.ask("临川市新建保障性住房多少套？", filters=Filters(date_from="2022-06", date_to="2023"))
+    assert {c.doc_id for c in response.citations} <= {"2023_lc", "2023_yn"} and response.value == "1.8万套", response.answer
+
+
+@pytest.fixture(scope="module")
+def archive_server(archive):
+    from rag.serving import LiveServer
+    from web.app import create_app
+
+    with LiveServer(create_app(archive.settings, archive)) as live:
+        yield live
+
+
+def test_the_series_over_http_the_api_and_the_openai_reply(archive_server):
+    with httpx.Client(base_url=archive_server.url, timeout=60) as http:
+        body = http.post("/ask", json={"question": "临川市财政赤字率是多少？"}).json()
+        assert [e["value"] for e in body["timeline"]] == ["3%左右", "2.8%左右", "2.5%左右"]
+        filtered = http.post("/ask", json={"question": "地区生产总值增长目标是多少？", "doc_id": ["2022_lc"]}).json()
+        assert filtered["value"] == "5.5%左右"
+        assert http.post("/ask", json={"question": "赤字率", "date_from": "2021-13"}).status_code == 422
+        reply = http.post("/v1/chat/completions", json={"model": "default", "messages": [
+            {"role": "user", "content": "临川市财政赤字率是多少？"}]}).json()
+        content = reply["choices"][0]["message"]["content"]
+        assert all(v in content for v in ("3%左右", "2.8%左右", "2.5%左右")), content
