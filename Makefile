@@ -17,10 +17,14 @@ HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abs
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
 READER_LIMITS := --limit 100 --min-em 0.29 --min-f1 0.67
+# The development archive (yearly reports; ../shared/archive-dev): document-aware answers, series, not-found.
+ARCHIVE := ../shared/archive-dev
+ARCHIVE_INDEX := .rag/index-archive-dev
+ARCHIVE_LIMITS := --min-hit5 0.90 --min-answer-accuracy 0.60 --min-abstention 0.65 --max-wrongly-abstained 0.25 --min-conflict-coverage 0.70
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 
-.PHONY: setup run test browser index eval eval-trial bench clean
+.PHONY: setup run test browser index eval eval-trial eval-archive bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +56,10 @@ test: setup browser
 	$(BIN)/rag eval --set eval/holdout-b.jsonl $(HOLDOUT_B_LIMITS)
 	$(BIN)/rag eval --set eval/holdout-c.jsonl $(HOLDOUT_C_LIMITS)
 	$(BIN)/rag reader eval $(READER_LIMITS)
+	@if [ -d $(ARCHIVE)/corpus ]; then \
+		$(BIN)/rag index $(ARCHIVE)/corpus --index-dir $(ARCHIVE_INDEX) --quiet && \
+		$(BIN)/rag eval --set $(ARCHIVE)/questions.jsonl --index-dir $(ARCHIVE_INDEX) $(ARCHIVE_LIMITS); \
+	else echo "note: $(ARCHIVE) not found: the archive evaluation is skipped"; fi
 
 index: setup
 	$(BIN)/rag index
@@ -71,3 +79,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) index/v-* index/CURRENT
+
+## eval-archive: the development archive (../shared/archive-dev): yearly reports, series, not-found
+eval-archive: setup
+	$(BIN)/rag index $(ARCHIVE)/corpus --index-dir $(ARCHIVE_INDEX) --quiet
+	$(BIN)/rag eval --set $(ARCHIVE)/questions.jsonl --index-dir $(ARCHIVE_INDEX)

@@ -106,3 +106,33 @@ def test_the_series_over_http_the_api_and_the_openai_reply(archive_server):
             {"role": "user", "content": "临川市财政赤字率是多少？"}]}).json()
         content = reply["choices"][0]["message"]["content"]
         assert all(v in content for v in ("3%左右", "2.8%左右", "2.5%左右")), content
+
+
+def test_the_series_is_a_dated_table_on_the_chat_page(archive_server):
+    from pathlib import Path
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_web_page import ARGS, SHOTS
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
+        tab = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        errors = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(archive_server.url)
+        tab.fill("#question", "临川市财政赤字率是多少？")
+        tab.press("#question", "Enter")
+        table = tab.locator(".answer table.timeline")
+        expect(table).to_be_visible(timeout=60_000)
+        rows = table.locator("tbody tr")
+        expect(rows).to_have_count(3)
+        assert [rows.nth(i).locator("mark").inner_text() for i in range(3)] == ["3%左右", "2.8%左右", "2.5%左右"]
+        assert "2023年临川市政府工作报告" in rows.nth(0).inner_text()
+        tab.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)
+        browser.close()
+    assert not errors, errors
