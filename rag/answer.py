@@ -25,13 +25,13 @@ import zhconv
 
 from .chunking import Chunk
 from .question import Keyword, Question
-from .reader.features import AGREEMENT_CANDIDATES, Span
 from . import timeline
+from .reader.features import AGREEMENT_CANDIDATES, Span
 from .scope import titles_named
 from .search import Hit
-from .spans import (CLAUSE_BREAK, figure_kind, figure_kind_asked, of_kind, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list,
-                    figure_in, figure_units, full_sentence, period_of, periods, planned, post_before, resolve_relative,
-                    respective, sentences, snap, unit_of, value_key, years_said)
+from .spans import (CLAUSE_BREAK, QUALIFIER, RELATIVE_YEAR, asked_items, asked_office, asked_post, complete_list,
+                    figure_in, figure_kind, figure_kind_asked, figure_units, full_sentence, of_kind, period_of, periods,
+                    planned, post_before, resolve_relative, respective, sentences, snap, unit_of, value_key, years_said)
 from .tokenizing import normalize
 
 ANCHOR_SHARE = 0.08
@@ -361,12 +361,14 @@ class Answerer:
         return self._anchored(question, whole, context, issuer) or self._anchored(question, whole, self._neighbours(hit) + " " + issuer, issuer)
 
     # Step 2: the reader reads the top passages; each gets its best span and an answer score.
-    def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None) -> list[Reading]:
-        """``named``: the documents the question names (:class:`rag.scope.Scope`); a passage of another does not answer."""
+    def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None,
+             depth: int | None = None) -> list[Reading]:
+        """The first ``depth`` passages read (the read depth by default). ``named``: the documents the question
+        names (:class:`rag.scope.Scope`); a passage of another does not answer."""
         wording = question.raw if question.english else question.read_as
         bylines, sign_offs = bool(_ASKS_BYLINE.search(wording)), bool(_ASKS_PUBLISHED.search(wording))
         read = [number for number, hit in enumerate(hits)
-                if (bylines or hit.chunk.kind != "byline") and (sign_offs or not _SIGN_OFF.match(hit.chunk.text.strip()))][:self.read_depth]
+                if (bylines or hit.chunk.kind != "byline") and (sign_offs or not _SIGN_OFF.match(hit.chunk.text.strip()))][:depth or self.read_depth]
         texts = [hits[number].chunk.text for number in read]
         proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
         for asked in reader_questions(question) if read else []:
@@ -556,7 +558,7 @@ class Answerer:
         for hit in [r.hit for r in readings] + deeper:
             if hit.chunk.date and hit.chunk.doc_id not in read:
                 unread.setdefault(hit.chunk.doc_id, hit)
-        more = self.read(question, list(unread.values())[:timeline.DOCUMENTS], named) if unread else []
+        more = self.read(question, list(unread.values())[:timeline.DOCUMENTS], named, timeline.DOCUMENTS) if unread else []
         asked = self._places_asked(question)
         sure = [r for r in readings + more if r.eligible and r.score >= self.weights.threshold and r.hit.chunk.date
                 and (r is best or not self._of_another_place(r, asked))]
