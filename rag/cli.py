@@ -46,10 +46,11 @@ def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild eve
         reader = (build_reader(reader_folder(settings.home, shipped_delta()), path, shipped_delta()) if force
                   else ensure_reader(settings.home))
         if settings.runtime in ONNX_RUNTIMES:
+            from .reader.reader import onnx_session
             from .runtime import onnx
 
-            for kind, source in (("embedder", path), ("reader", reader)):
-                onnx.load(kind, source, settings.runtime, settings.home)
+            onnx.load("embedder", path, settings.runtime, settings.home)
+            onnx_session(reader, settings.runtime, settings.home)
     except ModelError as exc:
         fail(str(exc))
     typer.echo(f"model ready: {path}")
