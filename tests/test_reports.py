@@ -1,0 +1,23 @@
+"""eval/reports/ keeps the latest report per set, and eval/history.csv gets a line per run."""
+
+from __future__ import annotations
+
+import csv
+
+from rag.eval import Report, summarise
+from rag.reports import keep_latest
+
+
+def test_a_new_eval_report_replaces_its_sets_older_ones_and_adds_a_history_line(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("eval-20250101T000000Z.md", "eval-20250101T000000Z.json", "eval-holdout-20250101T000000Z.md"):
+        (reports / name).write_text("old", encoding="utf-8")
+    Report(summarise([]), {}, [], {"when": "2026-12-06T20:00:00Z", "top_k": 5, "set": "questions"}).write(reports)
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "eval-20261206T200000Z.json", "eval-20261206T200000Z.md", "eval-holdout-20250101T000000Z.md"]
+    rows = list(csv.DictReader((tmp_path / "history.csv").open(encoding="utf-8")))
+    assert [(r["timestamp"], r["set"], r["report"]) for r in rows] == [("20261206T200000Z", "questions", "eval-20261206T200000Z.md")]
+    assert rows[0]["commit"]
+    assert keep_latest(reports, "eval-holdout") == []  # one report of the set: it stays
+
