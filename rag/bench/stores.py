@@ -1,4 +1,4 @@
-"""``rag bench stores``: build time and query latency of each index store on the same synthetic rows.
+"""``rag bench-stores``: build time and query latency of each index store on the same synthetic rows.
 
 Rows are random unit vectors and paragraphs of words drawn from a Zipf-like vocabulary, written
 through each store's own ``write`` and searched through the ``Store`` interface the product uses
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import _stats, _table, _timed
-from .chunking import Chunk
-from .config import get_settings
-from .search import CANDIDATES
-from .stores import Contents, backend
+from ..chunking import Chunk
+from ..config import get_settings
+from ..reports import append_history, commit, figures, keep_latest
+from ..search import CANDIDATES
+from ..stores import Contents, backend
+from .common import stats, table, timed
 
 DIMENSION = 384
 WORDS = 20_000
@@ -69,11 +70,11 @@ def measure(names: list[str], sizes: list[int]) -> dict:
                 store = module.open(folder, {"store": name, **manifest}, settings)
                 build_s = time.perf_counter() - started
                 _search(store, queries[0])
-                ms = _timed(lambda q: _search(store, q), queries)
+                ms = timed(lambda q: _search(store, q), queries)
                 store.close()
             finally:
                 shutil.rmtree(root, ignore_errors=True)
-            results.setdefault(str(n), {})[name] = {"build_s": round(build_s, 2), **_stats(ms)}
+            results.setdefault(str(n), {})[name] = {"build_s": round(build_s, 2), **stats(ms)}
             print(f"{name} at {n}: build {build_s:.1f} s, query p50 {results[str(n)][name]['p50']} ms", flush=True)
     return results
 
@@ -85,7 +86,7 @@ def report(results: dict, out: Path) -> Path:
             f"dense top {CANDIDATES} + keyword top {CANDIDATES} + the stored vectors of their union, one at a time "
             f"({QUERIES} queries). Build = the store's write + open (load). Milvus here is Milvus Lite (one process, "
             "for correctness); these numbers say nothing about a Milvus server or cluster.\n\n"
-            + _table(["rows", "store", "build s", "query p50 ms", "query p95 ms"], rows) + "\n\n"
+            + table(["rows", "store", "build s", "query p50 ms", "query p95 ms"], rows) + "\n\n"
             "Reading it: the FAISS store searches exactly (flat) below RAG_ANN_THRESHOLD (200k rows), and that scan is "
             "most of its query time at 100k rows; Lite runs as a separate process, so it computes beside the caller.\n")
     out.mkdir(parents=True, exist_ok=True)
@@ -93,4 +94,7 @@ def report(results: dict, out: Path) -> Path:
     path = out / f"bench-stores-{stamp}.md"
     path.write_text(text, encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    keep_latest(out, "bench-stores")
+    append_history(out, [{"timestamp": stamp, "set": "bench-stores", "commit": commit(), "report": path.name,
+                          "other": figures({f"{name}@{n} p50_ms": r["p50"] for n, by in results.items() for name, r in by.items()})}])
     return path
