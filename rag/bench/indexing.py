@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .common import Run, ratio, table
 
+
 def bench_indexing(run: Run) -> tuple[dict, str]:
     """Paragraphs/s of the whole build_index as `rag index` runs it (the runtime at RAG_INDEX_THREADS),
     against the bare passage encoding of the same texts by fp32 torch at 1 thread (how indexing ran

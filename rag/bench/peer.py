@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .common import TOP_K, WARMUP, Run, history, interleaved, optional, stats, table
 
+
 def langchain():
     """The LangChain pieces, or the install hint; EnsembleRetriever moved to langchain_classic in 1.x."""
     core = optional("langchain_core.embeddings", "langchain-core")

@@ -18,6 +18,7 @@ TITLES = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. 
           "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8"}
 NAME = "bench"  # reports are bench-<stamp>.md, .json and (with scale) -scale.png
 
+
 class Contention:
     """CPU time other processes took while the bench ran: a shared machine makes every number noisier."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .common import TOP_K, Run, table
 
+
 def bench_retrieval(run: Run) -> tuple[dict, str]:
     """bm25 / dense / hybrid on the gold set through rag.eval, same engine, same run."""
     from ..eval import evaluate

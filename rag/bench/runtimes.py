@@ -10,6 +10,7 @@ from .common import QUERIES, TOP_K, WARMUP, Run, history, interleaved, ratio, sp
 READER_QUESTIONS = 100  # CMRC 2018 trial questions for the reader's EM/F1 per runtime (passage given)
 READER_SET = Path("../shared/qa-data/cmrc2018_trial.json")
 
+
 def bench_runtime(run: Run) -> tuple[dict, str]:
     """Every runtime (fp32 torch, torch int8, ONNX Runtime fp32 and int8) side by side: each step's latency,
     encoding rate, and what each changes against fp32 torch (passage-vector cosine, gold hit@k and

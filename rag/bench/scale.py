@@ -13,6 +13,7 @@ CLUSTER_SIZE = 1000  # synthetic vectors: Gaussian clusters of ~1000 points (top
 SCALE_QUERIES = 200
 TOKENS_PER_PARAGRAPH = 60
 
+
 def _mixture(rng, centres, n: int):
     """``n`` unit vectors around random centres (noise about as long as a centre): clustered, as embeddings are."""
     import numpy as np
