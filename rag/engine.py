@@ -16,7 +16,6 @@ from .crosslingual import EnglishExpander
 from .index import Index
 from .question import QuestionReader
 from .search import Query, Searcher
-from .tokenizing import default_tokenizer
 
 
 @dataclass
@@ -78,7 +77,6 @@ class Engine:
                             max_windows=self.settings.batch_windows, workers=self.settings.workers,
                             home=self.settings.home)
         self.reader = reader
-        self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()
         self._state = self._load(index)
 
@@ -90,10 +88,10 @@ class Engine:
                 f"index at {index.path} was built with model {index.manifest.get('model')!r}, "
                 f"not {self.embedder.name!r}: run `rag index` to rebuild it"
             )
-        questions = QuestionReader(self.tokenizer, EnglishExpander(set(index.document_frequency)))
+        questions = QuestionReader(index.tokenizer, EnglishExpander(set(index.document_frequency)))
         return _State(
             index=index,
-            searcher=Searcher(index, self.embedder, self.tokenizer),
+            searcher=Searcher(index, self.embedder, index.tokenizer),
             reader=questions,
             answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth,
                               places=questions.places),
