@@ -11,8 +11,11 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 # learned reader reaches today (lower than the hand rules reached on the seed articles: see eval/README.md).
 # Held-out B fell 0.71 -> 0.62 with the GPU-trained reader (all layers; its paraphrase and English items), while the
 # CMRC trial, C and the holdout rose: its floor follows what is measured, and the fall is reported in eval/README.md.
-EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.94 --min-abstention 0.71 --max-wrongly-abstained 0.04 --min-conflict-coverage 0.85
-HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.74 --max-wrongly-abstained 0.08
+# Abstention floors of the gold set and the holdout lowered 2026-12-06 (0.71 -> 0.64, 0.74 -> 0.60): jieba's user words are
+# now learned from the corpus (names seen twice or more); the shipped list held 交投集团, 市教育局 and 光谷科技园, each printed
+# once, which four unanswerable items ask about (eval/README.md, History).
+EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.94 --min-abstention 0.64 --max-wrongly-abstained 0.04 --min-conflict-coverage 0.85
+HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.60 --max-wrongly-abstained 0.08
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.20
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).

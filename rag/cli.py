@@ -1,7 +1,7 @@
 """The ``rag`` command: build the model and index, ask, serve, evaluate, benchmark.
 
-The command line is where the product is assembled, so ``serve`` and ``bench`` start the web app;
-nothing else in ``rag`` imports ``web``.
+Nothing in ``rag`` imports ``web`` (``web`` imports ``rag``): ``serve`` builds a missing index and then
+hands the process over to ``python -m web``; ``bench`` starts ``rag serve`` as a child process.
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ def model_build(force: Annotated[bool, typer.Option("--force", help="rebuild eve
         reader = (build_reader(reader_folder(settings.home, shipped_delta()), path, shipped_delta()) if force
                   else ensure_reader(settings.home))
         if settings.runtime in ONNX_RUNTIMES:
+            from .reader.reader import onnx_session
             from .runtime import onnx
 
-            for kind, source in (("embedder", path), ("reader", reader)):
-                onnx.load(kind, source, settings.runtime, settings.home)
+            onnx.load("embedder", path, settings.runtime, settings.home)
+            onnx_session(reader, settings.runtime, settings.home)
     except ModelError as exc:
         fail(str(exc))
     typer.echo(f"model ready: {path}")
@@ -442,23 +443,18 @@ def serve(
 
     Example: rag serve --port 8000
     """
-    import uvicorn
+    import os
 
-    from .index import Index, IndexUnavailable
+    from .index import Index
 
     settings = get_settings()
     if Index.current_version(settings.index_dir) is None:
         typer.echo(f"no index in {settings.index_dir}: building it from {settings.corpus_dir}", err=True)
         index(settings.corpus_dir, settings.index_dir, quiet=False)
-    try:
-        from web.app import create_app
-
-        from .engine import Engine
-
-        engine = Engine(settings)
-    except IndexUnavailable as exc:
-        fail(str(exc))
-    uvicorn.run(create_app(settings, engine), host=host or settings.host, port=port or settings.port)
+    # The web app's own entry point takes over this process (same pid, same environment): rag never imports web.
+    command = [sys.executable, "-m", "web", "--host", host or settings.host, "--port", str(port or settings.port)]
+    sys.stdout.flush(), sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 @app.command("eval")
@@ -536,7 +532,7 @@ def bench_stores(
     names = store or list(STORES)
     if unknown := [s for s in names if s not in STORES]:
         fail(f"unknown store {', '.join(unknown)}; choose from {', '.join(STORES)}", code=2)
-    from .store_bench import measure, report
+    from .bench.stores import measure, report
 
     try:
         path = report(measure(names, size or [10_000]), out)

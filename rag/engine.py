@@ -18,7 +18,6 @@ from . import timeline
 from .question import QuestionReader
 from .scope import Filters, Scope
 from .search import Query, Searcher
-from .tokenizing import default_tokenizer
 
 
 @dataclass
@@ -82,7 +81,6 @@ class Engine:
                             max_windows=self.settings.batch_windows, workers=self.settings.workers,
                             home=self.settings.home)
         self.reader = reader
-        self.tokenizer = default_tokenizer()
         self._lock = threading.Lock()
         self._state = self._load(index)
 
@@ -94,10 +92,10 @@ class Engine:
                 f"index at {index.path} was built with model {index.manifest.get('model')!r}, "
                 f"not {self.embedder.name!r}: run `rag index` to rebuild it"
             )
-        questions = QuestionReader(self.tokenizer, EnglishExpander(set(index.document_frequency)))
+        questions = QuestionReader(index.tokenizer, EnglishExpander(set(index.document_frequency)))
         return _State(
             index=index,
-            searcher=Searcher(index, self.embedder, self.tokenizer),
+            searcher=Searcher(index, self.embedder, index.tokenizer),
             reader=questions,
             answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth,
                               places=questions.places),

@@ -192,12 +192,20 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def write(self, folder: Path) -> tuple[Path, Path]:
+        """``<name>-<stamp>.md`` and ``.json`` in ``folder``; older reports of the set go, and one line
+        goes to ``history.csv`` beside ``folder`` (see :mod:`rag.reports`)."""
+        from . import reports
+
         folder.mkdir(parents=True, exist_ok=True)
         stamp = self.settings["when"].replace(":", "").replace("-", "")
         name = "eval" if self.settings.get("set", "questions") == "questions" else f"eval-{self.settings['set']}"
         md, js = folder / f"{name}-{stamp}.md", folder / f"{name}-{stamp}.json"
         md.write_text(self.to_markdown(), encoding="utf-8")
         js.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        reports.keep_latest(folder, name)
+        other = {key: self.settings[key] for key in ("mode", "url") if key in self.settings and self.settings[key] != "hybrid"}
+        reports.append_history(folder, [reports.eval_row(self.summary, timestamp=stamp, set=self.settings.get("set", "questions"),
+                                                         commit=reports.commit(), report=md.name, other=reports.figures(other))])
         return md, js
 
 

@@ -3,7 +3,8 @@
 Layout of ``index/``::
 
     CURRENT              name of the version being served (replaced atomically)
-    v-<time>-<id>/       manifest.json, documents.json, df.json, and the store's part:
+    v-<time>-<id>/       manifest.json, documents.json, df.json, user_words.tsv (the corpus's own names,
+                         jieba's user words: made at build, loaded with the index), and the store's part:
                          faiss: chunks.jsonl, vectors.npy, faiss.index, bm25/
                          milvus: collection.json, vocab.json (the rows live in a Milvus collection)
 
@@ -36,12 +37,13 @@ from .chunking import Chunk, Chunker, chunk_documents
 from .documents import Document, load_corpus
 from .stores import Contents, Store, StoreUnavailable
 from .stores.faiss import faiss_index as _faiss_index  # noqa: F401  (rag.bench builds FAISS as the product does)
-from .tokenizing import Tokenizer, default_tokenizer
+from .tokenizing import Tokenizer, corpus_words, tokenizer_for
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 EMBED_BATCH = 128  # paragraphs per embedding call: progress is reported between calls
+USER_WORDS = "user_words.tsv"  # word<TAB>part-of-speech tag, one a line
 
 
 class IndexUnavailable(Exception):
@@ -67,6 +69,12 @@ class Index:
     store: Store
     documents: dict[str, dict] = field(default_factory=dict)
     document_frequency: dict[str, int] = field(default_factory=dict)
+    user_words: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer this version's keyword index was built with (jieba and the corpus's own names)."""
+        return tokenizer_for(self.user_words)
 
     def idf(self) -> dict[str, float]:
         """Inverse document frequency of every indexed token (BM25's smoothed form)."""
@@ -98,6 +106,7 @@ class Index:
                 raise ValueError(f"format {manifest.get('format')} (expected {FORMAT_VERSION})")
             documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
             document_frequency = json.loads((path / "df.json").read_text(encoding="utf-8"))
+            user_words = _read_words(path / USER_WORDS)
             store = stores.open_store(path, manifest, settings)
             chunks = store.chunks()
         except StoreUnavailable as exc:
@@ -107,7 +116,7 @@ class Index:
         if not (len(chunks) == manifest.get("chunks") == store.count):
             store.close()
             raise IndexUnavailable(f"index at {path} is inconsistent (chunk and vector counts differ): run `rag index` to rebuild it")
-        return cls(path, manifest, chunks, store, documents, document_frequency)
+        return cls(path, manifest, chunks, store, documents, document_frequency, user_words)
 
     @staticmethod
     def current_version(index_dir: Path) -> str | None:
@@ -116,6 +125,13 @@ class Index:
             return pointer.read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
+
+
+def _read_words(path: Path) -> tuple[tuple[str, str], ...]:
+    """An index's user words (none for a version built before they were made)."""
+    if not path.is_file():
+        return ()
+    return tuple(tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line)
 
 
 def _previous_vectors(previous: "Index | None", model_name: str) -> dict[str, np.ndarray]:
@@ -167,7 +183,9 @@ def build_index(
     documents, skipped = load_corpus(Path(corpus_dir))
     for message in skipped:
         say(message)
-    tokenizer = tokenizer or default_tokenizer()
+    # The corpus's own recurring names become jieba user words, for this version's keyword index and questions.
+    user_words = tokenizer.user_words if tokenizer else tuple(corpus_words(f"{doc.title}\n{doc.text}" for doc in documents))
+    tokenizer = tokenizer or tokenizer_for(user_words)
     chunks = chunk_documents(documents, Chunker(tokenizer))
     say(f"{len(documents)} articles, {len(chunks)} paragraphs")
 
@@ -221,6 +239,8 @@ def build_index(
         docs = {d.doc_id: {"title": d.title, "date": d.date, "source": d.source, "text": d.text} for d in documents}
         (staging / "documents.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
         (staging / "df.json").write_text(json.dumps(document_frequency, ensure_ascii=False), encoding="utf-8")
+        (staging / USER_WORDS).write_text("".join(f"{word}\t{tag}\n" for word, tag in user_words), encoding="utf-8")
+        manifest["user_words"] = len(user_words)
         manifest["build_seconds"] = round(time.perf_counter() - started, 2)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(staging)

@@ -1,20 +1,31 @@
 """Reading a question: the same question parses the same in every engine of a process."""
 
+from functools import lru_cache
+
+from rag.documents import load_corpus
 from rag.question import QuestionReader
-from rag.tokenizing import default_tokenizer
+from rag.tokenizing import corpus_words, tokenizer_for
+from tests.conftest import CORPUS
+
+
+@lru_cache(maxsize=1)
+def seed_tokenizer():
+    """The tokenizer an index of the seed corpus gets: jieba and the corpus's own recurring names."""
+    documents, _ = load_corpus(CORPUS)
+    return tokenizer_for(tuple(corpus_words(f"{d.title}\n{d.text}" for d in documents)))
 
 
 def test_a_second_reader_tags_names_like_the_first():
     # jieba gives the user dictionary's tags (市发改委: nt) to the first tagger over a tokenizer only.
     question = "市发改委表示要突出抓好总投资多少以上的重大项目建设？"
-    first, second = QuestionReader(default_tokenizer()), QuestionReader(default_tokenizer())
+    first, second = QuestionReader(seed_tokenizer()), QuestionReader(seed_tokenizer())
     assert second._tagged(question) == first._tagged(question)
     assert [(g.word, g.anchor) for g in second(question).groups] == [(g.word, g.anchor) for g in first(question).groups]
     assert first(question).groups[0].anchor  # the office is a name the answer must contain
 
 
 def test_a_follow_up_with_a_question_of_its_own_is_read_as_asked():
-    reader = QuestionReader(default_tokenizer())
+    reader = QuestionReader(seed_tokenizer())
     earlier = ["2023年1至11月，鹿泉区新一代电子信息业主营业务收入是多少？"]
     own = reader("同比增长了多少？", earlier)
     # The earlier question still finds the passages; the reader is asked only what the follow-up asks.
@@ -24,7 +35,7 @@ def test_a_follow_up_with_a_question_of_its_own_is_read_as_asked():
 
 
 def test_pointing_words_are_not_what_a_follow_up_is_about():
-    question = QuestionReader(default_tokenizer())("这家公司有多少项国际发明专利？", ["华普生物董事长是谁？"])
+    question = QuestionReader(seed_tokenizer())("这家公司有多少项国际发明专利？", ["华普生物董事长是谁？"])
     words = [g.word for g in question.groups]
     assert "这家" not in words and "公司" in words and "华普生物" in words
 
@@ -33,14 +44,14 @@ def test_an_english_word_in_lower_case_is_no_name():
     # "built" glosses 新建, which is also a county's name: as an anchor it kept the answering passage out.
     from rag.crosslingual import EnglishExpander
 
-    reader = QuestionReader(default_tokenizer(), EnglishExpander({"新建", "石家庄", "鹿泉", "产业", "体系"}))
+    reader = QuestionReader(seed_tokenizer(), EnglishExpander({"新建", "石家庄", "鹿泉", "产业", "体系"}))
     anchors = {g.word: g.anchor for g in reader("What is Shijiazhuang's industry system in Luquan built on?").groups}
     assert anchors["石家庄"] and anchors["鹿泉"]
     assert not anchors["新建"]
 
 
 def test_only_a_follow_up_that_swaps_a_subject_names_a_topic():
-    reader = QuestionReader(default_tokenizer())
+    reader = QuestionReader(seed_tokenizer())
     earlier = ["远东通信哪款产品入选了2024年安全应急装备应用推广典型案例名单？"]
     assert not any(g.topic for g in reader("主要用在什么场景？", earlier).groups)
     swapped = reader("那生物医药呢？", ["2023年石家庄新一代电子信息产业营业收入是多少？"])
@@ -49,13 +60,13 @@ def test_only_a_follow_up_that_swaps_a_subject_names_a_topic():
 
 def test_a_follow_up_that_points_back_swaps_no_name():
     # 河北 of 河北工大 is a place by its tag, but 其中 says the question stays with the earlier subject (鹿泉区).
-    question = QuestionReader(default_tokenizer())("其中河北工大那家研究院全称叫什么？", ["2023年鹿泉区与哪些高校开展了战略合作？"])
+    question = QuestionReader(seed_tokenizer())("其中河北工大那家研究院全称叫什么？", ["2023年鹿泉区与哪些高校开展了战略合作？"])
     assert "鹿泉区" in question.text and question.read_as.startswith("其中河北工大那家研究院全称叫什么")
 
 
 def test_a_follow_up_of_a_prefixed_follow_up_swaps_what_that_one_added():
     # 开工入统数量 swaps no name of the first question, so it is put in front; 竣工数量 then takes its place.
-    reader = QuestionReader(default_tokenizer())
+    reader = QuestionReader(seed_tokenizer())
     history = ["市工信局“三提升”中，项目储备数量要提升多少？", "开工入统数量呢？"]
     question = reader("竣工数量呢？", history)
     assert question.text.startswith("竣工数量，") and "开工入统" not in question.text and "项目储备数量" in question.text
@@ -63,12 +74,12 @@ def test_a_follow_up_of_a_prefixed_follow_up_swaps_what_that_one_added():
 
 def test_what_a_one_character_verb_acts_on_stands_for_the_deed():
     # The notice prints 通过电子邮件方式…发送至, never 发邮件.
-    reader = QuestionReader(default_tokenizer())
+    reader = QuestionReader(seed_tokenizer())
     group = next(g for g in reader("如果发邮件呢？", ["意见可以传真到哪个号码？"]).groups if g.word == "发邮件")
     assert group.topic and ("邮件", 0.8) in group.alternatives
     assert reader._object("电子信息产业") == []  # a noun is not a deed
 
 
 def test_a_swapped_follow_up_knows_what_it_swapped_out():
-    question = QuestionReader(default_tokenizer())("电子信息产业呢？", ["2021年以来，生物医药产业新上了多少个省市重点项目？"])
+    question = QuestionReader(seed_tokenizer())("电子信息产业呢？", ["2021年以来，生物医药产业新上了多少个省市重点项目？"])
     assert "生物医药" in "".join(question.replaced) and "电子信息" in question.text

@@ -14,10 +14,20 @@ import numpy as np
 from ..batching import Batcher
 from ..runtime import ONNX_RUNTIMES, check_runtime, from_layer, prepare
 from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, STRIDE, Span, Window, best_spans, by_agreement, cut_windows, trimmed
+from .metrics import f1
 
 BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
 _SUB_BATCH = 16  # windows run through the model together, sorted by length
 
+# An ONNX export of the reader must read these as torch does (with the runtime's own check pair first).
+_AGREEMENT_QUESTIONS = [
+    ("石家庄国际生物医药园占地多少亩？", "石家庄国际生物医药园占地约3000亩，已入驻企业120家，年产值超过200亿元。"),
+    ("免费校车在什么时段运行？", "市教育局征求意见：新开通的免费校车线路将在早晚上下学时段接送中小学生，沿途设站28个。"),
+]
+_MAX_LOGIT_DIFF = 0.01  # fp32 only: int8 is held to the same best spans instead
+# How much of torch's best span an int8 export's must share (character F1): int8 may move an edge by a
+# qualifier (约3000亩 → 3000亩, seen on one CPU and not another), not the answer. fp32 reads the same span.
+MIN_INT8_SPAN_F1 = 0.8
 _IGNORED = set("的了是在和与及或吗呢吧啊？?，,。、：:；;！!“”\"'（）() 什么哪些个谁多少几年月日请问")
 
 
@@ -63,9 +73,8 @@ class Reader:
         self.runtime = check_runtime(runtime)
         if runtime in ONNX_RUNTIMES:
             from ..config import get_settings
-            from ..runtime import onnx
 
-            self.model = onnx.load("reader", self.path, runtime, home or get_settings().home, threads)
+            self.model = onnx_session(self.path, runtime, home or get_settings().home, threads)
             # ORT runs concurrent calls on the callers' threads: no lock, as with torch.
             self._run = lambda ids, mask: tuple(self.model.run(None, {"input_ids": ids, "attention_mask": mask}))
         else:
@@ -159,3 +168,38 @@ class Reader:
         return [span for own in ordered for span in trimmed(by_agreement(own))[:top]]
 
     __call__ = read
+
+
+def same_span(want: str, have: str, runtime: str) -> bool:
+    """Whether an export's best span ``have`` reads as torch's ``want`` closely enough for ``runtime``."""
+    return have == want if runtime == "onnx" else f1(have, [want]) >= MIN_INT8_SPAN_F1
+
+
+def onnx_agreement(source: Path, candidate, runtime: str) -> dict:
+    """How a new ONNX export of the reader at ``source`` agrees with the torch reader (logits and best
+    spans on fixed questions); an OnnxError if not well enough."""
+    from ..runtime import onnx
+
+    reader, diffs = Reader(source, threads=1), []
+    questions = [onnx.READER_CHECK, *_AGREEMENT_QUESTIONS]
+    for question, passage in questions:
+        windows = reader.windows(question, [passage], None)
+        expected = reader._batch_logits(windows)
+        starts, ends = candidate.run(None, dict(zip(onnx.INPUTS, pad_windows(windows, reader.tokenizer.pad_token_id))))
+        for row, (window, (start, end)) in enumerate(zip(windows, expected)):
+            got = starts[row, :len(start)], ends[row, :len(end)]
+            diffs.append(max(float(np.abs(got[0] - start).max()), float(np.abs(got[1] - end).max())))
+            want, have = best_spans(window, start, end, passage, top=1), best_spans(window, *got, passage, top=1)
+            if len(want) != len(have) or want and not same_span(want[0].text, have[0].text, runtime):
+                raise onnx.OnnxError(f"the {runtime} export of {source} reads {[s.text for s in have]} where torch reads "
+                                     f"{[s.text for s in want]} ({question})")
+    if runtime == "onnx" and max(diffs) > _MAX_LOGIT_DIFF:
+        raise onnx.OnnxError(f"the onnx export of {source} differs from torch by {max(diffs):.3g} in its logits")
+    return {"max_logit_diff": round(max(diffs), 4), "best_spans_agree": len(questions)}
+
+
+def onnx_session(path: Path, runtime: str, home: Path, threads: int = 1):
+    """The reader's ONNX Runtime session, exported on first use and checked against the torch reader."""
+    from ..runtime import onnx
+
+    return onnx.load("reader", Path(path), runtime, home, threads, agreement=onnx_agreement)

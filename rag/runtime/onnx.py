@@ -21,37 +21,27 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..model import _CHECK_QUERY, _CHECK_RELATED, _CHECK_UNRELATED, _temp_sibling, install
-from ..reader.metrics import f1
 from .export import INPUTS, OnnxError, export, transformer_folder
 
 RECIPE = 1  # bump when the export steps change: every cached export is made again
 MODEL_FILE, MANIFEST_FILE = "model.onnx", "manifest.json"
 KINDS = ("embedder", "reader")
+Agreement = Callable[[Path, object, str], dict]  # (source, candidate ORT session, runtime) -> what it measured
 _log = logging.getLogger(__name__)
 
 # Fixed inputs the export must agree with torch on.
 _TEXTS = [_CHECK_QUERY, _CHECK_RELATED, _CHECK_UNRELATED, "石家庄国际生物医药园占地约3000亩，已入驻企业120家。",
           "小学生免费公交专线征求意见的传真号码是0311-12345678。", "会议指出，要坚持稳中求进工作总基调，推动高质量发展。"]
-_QUESTIONS = [
-    ("鹿泉区电子信息产业2024年的营业收入目标是多少？",
-     "鹿泉区是石家庄市电子信息产业的主要承载地。2024年，该区电子信息产业营业收入目标为1100亿元。"),
-    ("石家庄国际生物医药园占地多少亩？", "石家庄国际生物医药园占地约3000亩，已入驻企业120家，年产值超过200亿元。"),
-    ("免费校车在什么时段运行？", "市教育局征求意见：新开通的免费校车线路将在早晚上下学时段接送中小学生，沿途设站28个。"),
-]
+# The reader's check inputs (saved at export, re-run on each load); the reader's own agreement check
+# (rag.reader.reader.onnx_agreement) reads this pair and more.
+READER_CHECK = ("鹿泉区电子信息产业2024年的营业收入目标是多少？",
+                "鹿泉区是石家庄市电子信息产业的主要承载地。2024年，该区电子信息产业营业收入目标为1100亿元。")
 _MIN_COSINE = {"onnx": 0.9999, "onnx-int8": 0.99}
-_MAX_LOGIT_DIFF = 0.01  # fp32 only: int8 is held to the same best spans instead
-# How much of torch's best span an int8 export's must share (character F1): int8 may move an edge by a
-# qualifier (约3000亩 → 3000亩, seen on one CPU and not another), not the answer. fp32 reads the same span.
-MIN_INT8_SPAN_F1 = 0.8
-
-
-def same_span(want: str, have: str, runtime: str) -> bool:
-    """Whether an export's best span ``have`` reads as torch's ``want`` closely enough for ``runtime``."""
-    return have == want if runtime == "onnx" else f1(have, [want]) >= MIN_INT8_SPAN_F1
 
 
 def export_folder(home: Path, source: Path, kind: str, runtime: str) -> Path:
@@ -84,7 +74,7 @@ def _check_inputs(kind: str, source: Path) -> dict:
     folder = source if kind == "reader" else transformer_folder(source)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     batch = tokenizer(_TEXTS[:3], padding=True, return_tensors="np") if kind == "embedder" else \
-        tokenizer(*_QUESTIONS[0], return_tensors="np")
+        tokenizer(*READER_CHECK, return_tensors="np")
     return {name: batch[name].astype(np.int64).tolist() for name in INPUTS}
 
 
@@ -108,42 +98,22 @@ def open_export(folder: Path, threads: int = 1):
     return loaded
 
 
-def _verify(kind: str, source: Path, model: Path, runtime: str) -> dict:
-    """How the export agrees with torch fp32 on the fixed inputs; an OnnxError if not well enough."""
-    candidate = session(model, 1)
-    if kind == "embedder":
-        from sentence_transformers import SentenceTransformer
+def _embedder_agreement(source: Path, candidate, runtime: str) -> dict:
+    """How the embedder's export agrees with torch fp32 on the fixed texts; an OnnxError if not well enough."""
+    from sentence_transformers import SentenceTransformer
 
-        torch_vectors = SentenceTransformer(str(source), device="cpu", local_files_only=True).encode(
-            _TEXTS, prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
-        from .encoder import OnnxEncoder
+    from .encoder import OnnxEncoder
 
-        cosine = np.sum(OnnxEncoder(source, candidate).encode(_TEXTS, "passage") * torch_vectors, axis=1)
-        if cosine.min() < _MIN_COSINE[runtime]:
-            raise OnnxError(f"the {runtime} export of {source} gives vectors at cosine {cosine.min():.4f} "
-                            f"to torch's, below {_MIN_COSINE[runtime]}")
-        return {"cosine_min": round(float(cosine.min()), 5)}
-    from ..reader.features import best_spans
-    from ..reader.reader import Reader, pad_windows
-
-    reader, diffs = Reader(source, threads=1), []
-    for question, passage in _QUESTIONS:
-        windows = reader.windows(question, [passage], None)
-        expected = reader._batch_logits(windows)
-        starts, ends = candidate.run(None, dict(zip(INPUTS, pad_windows(windows, reader.tokenizer.pad_token_id))))
-        for row, (window, (start, end)) in enumerate(zip(windows, expected)):
-            got = starts[row, :len(start)], ends[row, :len(end)]
-            diffs.append(max(float(np.abs(got[0] - start).max()), float(np.abs(got[1] - end).max())))
-            want, have = best_spans(window, start, end, passage, top=1), best_spans(window, *got, passage, top=1)
-            if len(want) != len(have) or want and not same_span(want[0].text, have[0].text, runtime):
-                raise OnnxError(f"the {runtime} export of {source} reads {[s.text for s in have]} where torch reads "
-                                f"{[s.text for s in want]} ({question})")
-    if runtime == "onnx" and max(diffs) > _MAX_LOGIT_DIFF:
-        raise OnnxError(f"the onnx export of {source} differs from torch by {max(diffs):.3g} in its logits")
-    return {"max_logit_diff": round(max(diffs), 4), "best_spans_agree": len(_QUESTIONS)}
+    torch_vectors = SentenceTransformer(str(source), device="cpu", local_files_only=True).encode(
+        _TEXTS, prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
+    cosine = np.sum(OnnxEncoder(source, candidate).encode(_TEXTS, "passage") * torch_vectors, axis=1)
+    if cosine.min() < _MIN_COSINE[runtime]:
+        raise OnnxError(f"the {runtime} export of {source} gives vectors at cosine {cosine.min():.4f} "
+                        f"to torch's, below {_MIN_COSINE[runtime]}")
+    return {"cosine_min": round(float(cosine.min()), 5)}
 
 
-def _build(kind: str, source: Path, runtime: str, target: Path) -> None:
+def _build(kind: str, source: Path, runtime: str, target: Path, agreement: Agreement) -> None:
     import onnxruntime
     import torch
 
@@ -151,12 +121,12 @@ def _build(kind: str, source: Path, runtime: str, target: Path) -> None:
     try:
         model = building / MODEL_FILE
         done = export(kind, source, model, int8=runtime == "onnx-int8")
-        agreement = _verify(kind, source, model, runtime)
+        agreed = agreement(source, session(model, 1), runtime)
         check = _check_inputs(kind, source)
         outputs = session(model, 1).run(None, {name: np.asarray(check[name], dtype=np.int64) for name in INPUTS})
         manifest = {"recipe": RECIPE, "kind": kind, "runtime": runtime, "source": str(source),
                     "onnxruntime": onnxruntime.__version__, "bytes": model.stat().st_size, **done,
-                    "agreement_with_torch": agreement, "check": {**check, "outputs": [o.tolist() for o in outputs]}}
+                    "agreement_with_torch": agreed, "check": {**check, "outputs": [o.tolist() for o in outputs]}}
         (building / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False) + "\n", encoding="utf-8")
         install(building, target)
     finally:
@@ -172,10 +142,17 @@ def _require(module: str, runtime: str) -> None:
                         f"or choose RAG_RUNTIME=torch ({error})") from error
 
 
-def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1):
-    """A verified session for the ``kind`` model at ``source`` in ``runtime``, exported on first use."""
+def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1, agreement: Agreement | None = None):
+    """A verified session for the ``kind`` model at ``source`` in ``runtime``, exported on first use.
+
+    ``agreement(source, candidate session, runtime)`` checks a new export against torch (an OnnxError if it
+    disagrees) and returns what it measured; the embedder's is here, the reader's is the reader's own
+    (:func:`rag.reader.reader.onnx_session`), so this runtime layer never imports the reader."""
     if kind not in KINDS or runtime not in _MIN_COSINE:
         raise ValueError(f"no ONNX export for {kind!r} in {runtime!r}")
+    agreement = agreement or {"embedder": _embedder_agreement}.get(kind)
+    if agreement is None:
+        raise ValueError(f"an ONNX export of the {kind} needs its agreement check (rag.reader.reader.onnx_session)")
     _require("onnxruntime", runtime)
     target = export_folder(home, source, kind, runtime)
     if target.is_dir():
@@ -194,5 +171,5 @@ def load(kind: str, source: Path, runtime: str, home: Path, threads: int = 1):
             shutil.rmtree(leftover, ignore_errors=True)
         _require("onnx", runtime)  # only an export needs it: a start on a cached export does not import it
         _log.warning("exporting the %s to ONNX (%s) into %s, once", kind, runtime, target)
-        _build(kind, Path(source), runtime, target)
+        _build(kind, Path(source), runtime, target, agreement)
     return open_export(target, threads)
