@@ -5,7 +5,8 @@ ratio: 2.1% in 2014, 2.3% in 2015, 3% in 2016 …). Asked without a year (赤字
 that series, newest first, each value with its period and the document that states it: read per
 document (the best passage of each dated document found), not only the top passages. Values of
 one period that differ are a conflict (two reports disagree), which ``rag.answer`` compares; a
-series needs at least two periods.
+series needs at least two periods its texts state (今年, 2016年): two notices that give a target
+without a year are a revision, a conflict.
 """
 
 from __future__ import annotations
@@ -53,16 +54,17 @@ def series(readings: list, units: list[str], subject: str | None) -> list[Entry]
         if chunk.doc_id not in by_doc or reading.score > by_doc[chunk.doc_id][0].score:
             by_doc[chunk.doc_id] = (reading, where)
     chosen = sorted(by_doc.values(), key=lambda rw: rw[0].hit.chunk.date, reverse=True)
-    entries, values = [], {}
+    entries, values, stated = [], {}, set()
     for reading, (start, end) in chosen:
         chunk, span = reading.hit.chunk, reading.span
         years = years_said(chunk.text, span.start, span.end, chunk.year)
         period = "、".join(f"{y}年" for y in sorted(years)) if years else chunk.date
+        stated |= {period} if years else set()
         if values.setdefault(period, reading.value[start:end]) != reading.value[start:end]:
             return []  # one period, two values: a conflict, not a series
         entries.append(Entry(reading, period, figure_kind(chunk.text, span.start + start)))
-    if len(entries) < 2:
-        return []
+    if len(entries) < 2 or len(stated) < 2:
+        return []  # a series is of periods the texts state: two notices' 目标为30万辆 and 38万辆 are a revision
     for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value listed and marked
         span = reading.span
         reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
