@@ -21,6 +21,7 @@ from rag.engine import Engine
 from rag.index import IndexUnavailable
 from rag.writer import AnswerWriter
 
+from .guards import Guards
 from .library import Library
 from .routes import api, kbs, openai_api, pages
 
@@ -77,18 +78,21 @@ async def _watch_index(app: FastAPI) -> None:
         for engine in app.state.library.engines():
             try:
                 if await asyncio.to_thread(engine.reload_if_changed):
-                    log.info("now serving index %s", engine.index.version)
+                    log.info("now serving index %s", engine.index.version if engine.index else "(none: no documents)")
             except IndexUnavailable as exc:
-                log.warning("new index not loaded, still serving %s: %s", engine.index.version, exc)
+                log.warning("new index not loaded, still serving %s: %s", engine.index.version if engine.index else "nothing", exc)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    from rag.parsing import quieten
+
     settings = settings or get_settings()
+    quieten()  # a malformed PDF read in this process (rag add, tests) must not flood the log either
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
-            app.state.engine = Engine(settings)
+            app.state.engine = Engine(settings, allow_empty=True)  # an empty default base starts: users upload
         app.state.library = Library(settings, app.state.engine)
         await asyncio.to_thread(app.state.engine.warm_up)
         watcher = asyncio.create_task(_watch_index(app))
@@ -130,6 +134,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             body = openai_api.error_body(message, exc.status_code, getattr(exc, "param", None), code, getattr(exc, "kind", None))
             return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "message": message}, headers=headers)
+
+    app.add_middleware(Guards, settings=settings)  # body cap and same-origin writes, before any route or key check
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
