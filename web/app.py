@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.config import Settings, get_settings
-from rag.engine import Engine
+from rag.engine import EmptyBase, Engine
 from rag.index import IndexUnavailable
 from rag.writer import AnswerWriter
 
@@ -121,6 +121,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             where = next((".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors), None)
             return JSONResponse(status_code=400, content=openai_api.error_body(_readable(errors), 400, param=where or None))
         return JSONResponse(status_code=422, content={"detail": errors, "message": _readable(errors)})
+
+    @app.exception_handler(EmptyBase)
+    async def emptied(request: Request, exc: EmptyBase) -> JSONResponse:
+        """The base's last document was deleted while this question was on its way: 409, as for an empty base."""
+        message = f"no documents in this knowledge base (the last one was just deleted): {exc}"
+        if _openai(request):
+            return JSONResponse(status_code=409, content=openai_api.error_body(message, 409, "model", "knowledge_base_empty"))
+        return JSONResponse(status_code=409, content={"detail": message, "message": message})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -69,10 +69,12 @@ class Guards:
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
-    """Whether a write comes from this server's own pages: Origin (else Referer) names this host, or neither is sent."""
+    """Whether a write comes from this server's own pages: Origin (else Referer) names this host (or the
+    host a reverse proxy says it forwarded, X-Forwarded-Host), or neither is sent."""
     origin = headers.get("origin") or headers.get("referer")
     if origin is None:
         return True
     if origin == "null":  # a sandboxed frame, a file:// page, a redirect across sites
         return False
-    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+    ours = {headers.get("host", "").lower()} | {h.strip().lower() for h in headers.get("x-forwarded-host", "").split(",") if h.strip()}
+    return urlsplit(origin).netloc.lower() in ours

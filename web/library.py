@@ -12,7 +12,7 @@ import threading
 from rag.config import Settings
 from rag.engine import Engine
 from rag.index import IndexUnavailable
-from rag.jobs import Job, JobQueue, rebuild
+from rag.jobs import Job, JobError, JobQueue, rebuild
 from rag.kb import KnowledgeBase, KnowledgeBaseError, KnowledgeBases
 
 
@@ -85,7 +85,10 @@ class Library:
             raise BaseBusy(f"knowledge base {name!r} has an index job running ({running[0].id}): "
                            f"cancel it (DELETE /jobs/{running[0].id}) or wait for it, then delete the base")
         for job in self.jobs.active(name):
-            self.jobs.cancel(job.id)
+            try:
+                self.jobs.cancel(job.id)
+            except JobError:  # a queued delete: it fails harmlessly once the base is gone
+                pass
         with self._lock:
             engine = self._engines.pop(name, None)
         self.bases.delete(name)
