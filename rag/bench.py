@@ -27,7 +27,7 @@ import typer
 
 from .serving import LiveServer
 
-SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load", "runtime")
+SECTIONS = ("query", "indexing", "retrieval", "peer", "scale", "load", "runtime", "uploads")
 SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
 INSTALL_HINT = "pip install -e '.[bench]' (or: make bench)"
 QUERIES = 50  # per timed series, after WARMUP
@@ -604,6 +604,18 @@ def bench_load(run: Run) -> tuple[dict, str]:
     return data, md
 
 
+def bench_uploads(run: Run) -> tuple[dict, str]:
+    """20 uploads and 100 questions at once: /health stays under 1 s, every upload ends ready or refused."""
+    from . import bench_upload
+
+    if run.index_dir is None:
+        run.build_fresh()
+    folder = Path(tempfile.mkdtemp(prefix="uploads-", dir=run.workdir))
+    data = bench_upload.check_uploads(run.settings, run.embedder, run.engine.reader, folder, run.index_dir,
+                                      [item["question"] for item in run.items])
+    return data, bench_upload.report(data)
+
+
 # --- 7. runtimes -----------------------------------------------------------------------------
 
 def bench_runtime(run: Run) -> tuple[dict, str]:
@@ -811,7 +823,8 @@ def bench(
     run = Run(settings, items, workdir)
     machine = _machine(settings)
     sections = {"indexing": bench_indexing, "query": bench_query, "retrieval": bench_retrieval, "peer": bench_peer,
-                "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale]), "runtime": bench_runtime}
+                "load": bench_load, "scale": lambda r: bench_scale(r, SCALES[scale]), "runtime": bench_runtime,
+                "uploads": bench_uploads}
     results, texts = {}, {}
     try:
         for name in sections:  # indexing first: its fresh index then serves the other sections
@@ -828,7 +841,8 @@ def bench(
     base = out / f"bench-{stamp}"
     titles = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
               "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load",
-              "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8"}
+              "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8",
+              "uploads": "8. Uploads under load"}
     command = f"rag bench --scale {scale} --only {','.join(chosen)}" + (f" --gold {gold}" if gold != Path("eval/questions.jsonl") else "")
     parts = [f"# Benchmark {stamp}", f"`{command}` — total {total_s} s, peak RSS {peak} MiB.",
              "## Headlines", "\n".join(_headlines(results, settings.threads)), "## Machine", _table(["", ""], [[k, v] for k, v in machine.items()]),

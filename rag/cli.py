@@ -317,7 +317,11 @@ def _rebuild(kb, quiet: bool = False) -> None:
     from .jobs import rebuild
 
     settings = get_settings()
-    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **_: None, ann_threshold=settings.ann_threshold)
+    refused: list[str] = []
+    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **changes: refused.extend(changes.get("refused", [])),
+                      settings=settings)
+    for message in refused:
+        typer.echo(f"refused {message}", err=True)
     typer.echo(f"knowledge base {kb.name}: now serving {version}" if version else f"knowledge base {kb.name} is empty: no index")
 
 
@@ -391,11 +395,15 @@ def docs(kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base"
 def open_engine():
     """The engine over the current index, or a one-line error saying what to run."""
     from .engine import Engine
-    from .index import IndexUnavailable
+    from .index import Index, IndexUnavailable
     from .model import ModelError
 
+    settings = get_settings()
+    if Index.current_version(settings.index_dir) is None and not any(_knowledge_base(None).files()):
+        fail(f"the knowledge base is empty (no documents in {settings.corpus_dir}, no index in {settings.index_dir}): "
+             "add some with `rag add FILE`")
     try:
-        return Engine(get_settings())
+        return Engine(settings)
     except (IndexUnavailable, ModelError) as exc:
         fail(str(exc))
 
@@ -447,15 +455,21 @@ def serve(
     from .index import Index, IndexUnavailable
 
     settings = get_settings()
-    if Index.current_version(settings.index_dir) is None:
+    if Index.current_version(settings.index_dir) is None and any(_knowledge_base(None).files()):
         typer.echo(f"no index in {settings.index_dir}: building it from {settings.corpus_dir}", err=True)
-        index(settings.corpus_dir, settings.index_dir, quiet=False)
+        try:
+            index(settings.corpus_dir, settings.index_dir, quiet=False)
+        except typer.Exit:  # said why (no readable articles): serve the empty base, uploads can fill it
+            pass
+    if Index.current_version(settings.index_dir) is None:
+        typer.echo(f"no index of documents in {settings.corpus_dir}: starting with an empty knowledge base; "
+                   "upload documents on the page /documents (or `rag add FILE`)", err=True)
     try:
         from web.app import create_app
 
         from .engine import Engine
 
-        engine = Engine(settings)
+        engine = Engine(settings, allow_empty=True)
     except IndexUnavailable as exc:
         fail(str(exc))
     uvicorn.run(create_app(settings, engine), host=host or settings.host, port=port or settings.port)

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     api_key: str | None = None
     kb_dir: Path = Field(default=Path("index/kbs"), description="where knowledge bases other than the default one live")
     max_upload_mb: float = Field(default=50, gt=0, description="largest file an upload may send")
+    parse_seconds: float = Field(default=60, gt=0, le=3600, description="longest an index job may spend reading one file "
+                                 "(in a child process, stopped at the limit): the job fails naming the file")
+    max_document_paragraphs: int = Field(default=20_000, ge=1, description="a file yielding more paragraphs is refused "
+                                         "by its index job (a 49 MB line would take hours to embed)")
+    max_json_kb: int = Field(default=1024, ge=1, description="largest JSON (or other non-upload) request body, refused "
+                             "with 413 before it is parsed or the key checked")
+    max_chat_chars: int = Field(default=100_000, ge=1, description="most text all messages of one chat-completions request may hold")
     kb_name: str = Field(default="default", min_length=1, description="the knowledge base's name: the model id of the OpenAI-compatible API")
     llm_base_url: str | None = Field(default=None, description="an OpenAI-compatible endpoint (…/v1) that phrases answers from the citations; off when unset")
     llm_model: str | None = Field(default=None, description="the model name sent to that endpoint")
