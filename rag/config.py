@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = 2000
+    # Reading uploaded files (rag/formats): every bound says in its error which setting raises it.
+    ocr_max_pages: int = Field(default=200, ge=1, le=100_000, description="pages (or images) per file that OCR reads; a file needing more is refused")
+    ocr_cache_dir: Path | None = Field(default=None, description="where OCR text is kept by file hash, so a rebuild does not read a scan again; default: <home>/ocr")
+    image_max_megapixels: float = Field(default=50, gt=0, description="largest image (or rendered page) OCR decodes; checked from the header, before decoding")
+    parse_max_seconds: float = Field(default=30, gt=0, description="time one file's PDF text layer or Office content may take to read")
+    pdf_page_max_mb: float = Field(default=1, gt=0, description="largest content stream one PDF page may have (decompressed)")
+    office_max_unpacked_mb: float = Field(default=100, gt=0, description="bytes a .docx/.pptx/.xlsx may inflate to, counted while inflating (not as its zip directory claims)")
+    sheet_max_rows: int = Field(default=100_000, ge=1, description="rows read per spreadsheet (.xlsx sheet or .csv); reading also stops after 1,000 empty rows in a row")
+    front_matter_max_kb: float = Field(default=64, gt=0, description="largest YAML front matter block of a Markdown/text file")
+    title_max_chars: int = Field(default=200, ge=10, description="a title or source longer than this (front matter, file metadata) is cut to it")
 
 
     @model_validator(mode="after")

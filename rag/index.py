@@ -145,12 +145,14 @@ def build_index(
     progress: bool = True,
     on_stage=None,
     on_embedded=None,
+    on_read=None,
     store: str | None = None,
     settings=None,
 ) -> Index:
     """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index.
 
-    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress.
+    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress;
+    ``on_read(message)`` hears what takes time while files are read (each page OCR reads: "OCR page 3/20 (scan.pdf)").
     ``store`` picks where the version goes (default ``RAG_STORE``: faiss); ``embedder`` may be any
     object with ``name``, ``dimension`` and ``passages(texts)`` (a ``batch`` attribute sets how many
     texts go to one call: the Ray embedder takes large ones).
@@ -164,7 +166,7 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(index_dir)
     backend.check(index_dir, settings)  # an unreachable store fails the build before anything is embedded
-    documents, skipped = load_corpus(Path(corpus_dir))
+    documents, skipped = load_corpus(Path(corpus_dir), settings=settings, progress=on_read)
     for message in skipped:
         say(message)
     tokenizer = tokenizer or default_tokenizer()

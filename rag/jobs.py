@@ -37,7 +37,7 @@ class Job:
     action: str  # add | remove | edit
     documents: list[str]
     state: str = "queued"  # queued | running | done | failed
-    stage: str = "queued"  # queued | reading | embedding | ready | failed
+    stage: str = "queued"  # queued | reading | OCR page 3/20 (scan.pdf) | embedding | ready | failed
     done: int = 0  # paragraphs embedded so far
     total: int = 0  # paragraphs to embed
     error: str | None = None
@@ -114,6 +114,7 @@ def rebuild(kb: KnowledgeBase, embedder, update: Callable[..., None], ann_thresh
     try:
         built = build_index(kb.corpus_dir, kb.index_dir, embedder, ann_threshold=ann_threshold, progress=False,
                             on_embedded=lambda done, total: update(stage="embedding", done=done, total=total),
+                            on_read=lambda message: update(stage=message),  # "OCR page 3/20 (scan.pdf)"
                             settings=settings)
     except CorpusError:  # the last document was deleted: the base has no index any more
         (kb.index_dir / CURRENT).unlink(missing_ok=True)

@@ -119,7 +119,7 @@ class KnowledgeBase:
             known = indexed.get(doc_id)
             if known is None:
                 try:
-                    doc = load_document(path, self.corpus_dir)
+                    doc = load_document(path, self.corpus_dir, ocr=False)  # a scan waiting for its job is not read here
                     known = {"title": doc.title, "date": doc.date}
                 except (ValueError, UnicodeDecodeError):
                     known = {"title": path.stem, "date": ""}
@@ -179,14 +179,17 @@ def check_file_name(filename: str) -> str:
     return filename
 
 
-def read_upload(filename: str, path: Path):
-    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by name."""
+def read_upload(filename: str, path: Path, settings: Settings | None = None):
+    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by name.
+
+    Everything is checked here except OCR itself, which takes seconds a page: a scan's pages are
+    read by the index job (its stage says "OCR page 3/20"), never in the request."""
     import yaml
 
     if path.stat().st_size == 0:
         raise KnowledgeBaseError(f"{filename}: the file is empty")
     try:
-        return load_document(path, filename=filename)
+        return load_document(path, filename=filename, settings=settings, ocr=False)
     except UnicodeDecodeError:
         raise KnowledgeBaseError(f"{filename}: not UTF-8 text") from None
     except (ValueError, yaml.YAMLError) as exc:  # the format readers' errors say what is wrong in plain words

@@ -7,9 +7,10 @@ and citing: paragraphs separated by one blank line, Word headings as Markdown "#
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
@@ -19,14 +20,90 @@ class FormatError(ValueError):
     """A file that cannot be read as what its name says; the message says why in plain words (it is shown to users)."""
 
 
+class Unsupported(FormatError):
+    """The file may be fine, but this server cannot read its kind (a missing tool or extra, a refused type)."""
+
+
 @dataclass(frozen=True)
 class Extracted:
     text: str  # paragraphs separated by one blank line; headings as Markdown "# " / "## " lines
     title: str  # "" when unknown: the caller falls back (e.g. to the file name)
     date: str  # "YYYY-MM-DD" (or "YYYY-MM" / "YYYY"), "" when unknown
+    ocr_spans: tuple[tuple[int, int], ...] = ()  # [start, end) ranges of `text` that OCR read off page images
+    ocr_pending: int = 0  # pages (images) left for OCR when read with Reading(ocr=False): the text is not whole yet
 
 
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a DOCX (zip) that would unpack to more than this is refused (zip bomb)
+@dataclass
+class Reading:
+    """How to read one file: the limits (``rag.config.Settings``), whether OCR may run now, and whom to tell.
+
+    The upload request reads with ``ocr=False``: everything is checked (type, size, pages, page bound)
+    but page images are left for the index job, which reads with ``ocr=True`` and reports each page."""
+
+    settings: object = None
+    ocr: bool = True
+    progress: Callable[[str], None] = lambda message: None
+    name: str = ""  # the file's name as the user knows it (for progress and errors)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.settings is None:
+            from ..config import get_settings
+
+            self.settings = get_settings()
+
+    def check_time(self, what: str) -> None:
+        """Raise once this file has taken longer than ``parse_max_seconds``."""
+        limit = self.settings.parse_max_seconds
+        if time.monotonic() - self.started > limit:
+            raise FormatError(f"reading {what} took longer than the limit of {limit:g} s (RAG_PARSE_MAX_SECONDS); refused")
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: legacy Office, or an Office file encrypted with a password
+
+
+def check_office(path: Path, reading: Reading, kind: str) -> None:
+    """An Office Open XML file (.docx .pptx .xlsx) that is safe to hand to its library: a zip, no macros,
+    and no more inflated bytes than the limit (see :func:`check_unpacked`)."""
+    _check_not_empty(path)
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic == OLE_MAGIC:
+        raise FormatError(f"the {kind} is password-protected (encrypted) or in the old binary format; "
+                          f"remove the password / save it as {kind} and upload it again")
+    if not zipfile.is_zipfile(path):
+        raise FormatError(f"not a {kind} file (not a zip package)")
+    check_unpacked(path, reading, kind)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in zf.namelist() else b""
+    except Exception as e:
+        raise FormatError(f"the {kind} is damaged or unreadable: {e}") from e
+    if b"macroEnabled" in types or b"vbaProject" in types:
+        raise Unsupported(f"unsupported file type: the {kind} holds macros (a .docm/.pptm/.xlsm renamed); "
+                          f"save it as a plain {kind} without macros")
+
+
+def check_unpacked(path: Path, reading: Reading, kind: str) -> None:
+    """Inflate every member of an Office (zip) file into nothing, counting the bytes that really come out.
+
+    The zip directory's sizes are what the file claims; the count is what parsing would hold in memory."""
+    limit = int(reading.settings.office_max_unpacked_mb * 2**20)
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as member:
+                    while block := member.read(1 << 20):
+                        total += len(block)
+                        if total > limit:
+                            raise FormatError(
+                                f"the {kind} would unpack to more than {reading.settings.office_max_unpacked_mb:g} MB "
+                                "(RAG_OFFICE_MAX_UNPACKED_MB); refused as unsafe")
+    except FormatError:
+        raise
+    except Exception as e:  # BadZipFile, a CRC error, an unsupported compression method
+        raise FormatError(f"the {kind} is damaged or unreadable: {e}") from e
 
 _DATE = re.compile(
     r"(?<!\d)((?:19|20)\d\d)\s*(?:年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?|([-/.])(\d{1,2})\4(\d{1,2})(?!\d))"
@@ -88,7 +165,7 @@ def _check_not_empty(path: Path) -> None:
 
 def _title(raw: object) -> str:
     """A metadata title worth showing, without the "Microsoft Word - x.docx" wrapping tools add."""
-    title = re.sub(r"^Microsoft Word\s*-\s*", "", str(raw or "").strip(), flags=re.IGNORECASE)
+    title = re.sub(r"^Microsoft Word\s*-\s*", "", str(raw or "")[:1000].strip(), flags=re.IGNORECASE)
     title = re.sub(r"\.(docx?|pdf|wps)$", "", title, flags=re.IGNORECASE).strip()
     return "" if title.lower() in _BOILERPLATE_TITLES else title
 

@@ -102,7 +102,7 @@ def list_documents(kb: str, library: LibraryDep) -> dict:
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
 async def upload_documents(kb: str, request: Request, library: LibraryDep) -> dict:
-    """Add files (multipart field ``files``; .pdf .docx .md .txt .html); returns the indexing job."""
+    """Add files (multipart field ``files``; .pdf .docx .doc .pptx .xlsx .csv .md .txt .html, images); returns the indexing job."""
     base = _base(library, kb)
     limit = int(library.settings.max_upload_mb * 1024 * 1024)
     length = request.headers.get("content-length")
@@ -128,7 +128,7 @@ async def upload_documents(kb: str, request: Request, library: LibraryDep) -> di
                 with path.open("wb") as out:
                     while block := await upload.read(COPY_BLOCK):
                         out.write(block)
-                document = await run_in_threadpool(read_upload, name, path)
+                document = await run_in_threadpool(read_upload, name, path, library.settings)
                 checked.append((name, path, document))
             except KnowledgeBaseError as exc:
                 problems.append(str(exc))
