@@ -60,7 +60,7 @@ def read_image(path: Path, reading: Reading | None = None) -> Extracted:
         except Exception as e:
             raise FormatError(f"the image is damaged or unreadable: {e}") from e
 
-    texts = ocr.read_pages(cache, pages, len(pages), image_of, reading)
+    texts = ocr.read_pages(cache, pages, image_of, reading, paged=len(pages) > 1)
     paragraphs = [p for n in pages for p in texts[n]]
     text = "\n\n".join(paragraphs)
     if not text.strip():

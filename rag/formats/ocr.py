@@ -164,14 +164,15 @@ def check_pages(count: int, reading: Reading, what: str) -> None:
                           "split the file or raise the limit")
 
 
-def read_pages(cache: Cache, pages: list[int], total: int, image_of, reading: Reading) -> dict[int, list[str]]:
-    """OCR ``pages`` (numbers from 1; ``image_of(number)`` gives a PIL image), reporting "OCR page 3/20"."""
+def read_pages(cache: Cache, pages: list[int], image_of, reading: Reading, paged: bool = True) -> dict[int, list[str]]:
+    """OCR ``pages`` (numbers from 1; ``image_of(number)`` gives a PIL image), reporting "OCR page 3/20 (name)"
+    (the count is of the pages OCR reads; a single image, ``paged=False``, says "OCR (name)")."""
     out = {}
     for done, number in enumerate(pages, start=1):
         cached = cache.get(number)
         if cached is None:
             label = f" ({reading.name})" if reading.name else ""
-            reading.progress(f"OCR page {done}/{len(pages)}{label}" if total > 1 else f"OCR{label}")
+            reading.progress(f"OCR page {done}/{len(pages)}{label}" if paged else f"OCR{label}")
             image = image_of(number)
             low, high = image.convert("L").getextrema()
             blank = high - low < 16  # one flat colour: nothing to read (and no engine to load for it)

@@ -90,7 +90,7 @@ def read_pdf(path: Path, reading: Reading | None = None) -> Extracted:
             cache = ocr.Cache(path, reading.settings)
             if reading.ocr:
                 try:
-                    texts = ocr.read_pages(cache, scanned, len(scanned), _render(path, reading), reading)
+                    texts = ocr.read_pages(cache, scanned, _render(path, reading), reading)
                 except FormatError:
                     raise
                 except Exception as e:  # pdfium cannot render it

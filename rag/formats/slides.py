@@ -1,6 +1,7 @@
 """PowerPoint .pptx with python-pptx: one section per slide, its title as the heading, its notes kept."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .base import Extracted, FormatError, Reading, _iso_day, _title, check_office, date_in_text
@@ -24,6 +25,23 @@ def _shape_texts(shapes) -> list[str]:
     return out
 
 
+def _sentence(line: str) -> str:
+    """A row ends as a sentence, so the chunker never takes it for a heading."""
+    return line if line[-1:] in "。！？!?；;." else line + "。"
+
+
+_UNIT = re.compile(r"^(.+?)\s*[（(]\s*([^（）()\d]{1,6}?)\s*[）)]$")  # 产量（万吨）: a column name with its unit
+_NUMBER = re.compile(r"^[-+]?\d[\d,]*(?:\.\d+)?$")
+
+
+def _pair(name: str, value: str) -> str:
+    """``产量（万吨）`` and ``120`` -> ``产量：120万吨``: the unit goes back to its figure, as the text would write it."""
+    unit = _UNIT.match(name)
+    if unit and _NUMBER.match(value):
+        return f"{unit[1]}：{value}{unit[2]}"
+    return f"{name}：{value}" if name else value
+
+
 def row_lines(rows: list[list[str]]) -> list[str]:
     """A table as one line per row, "header：value" for each cell, so a figure keeps its column name
     and its row label: ``地区：青禾市；2024年产量：135万吨。`` The first non-empty row is the header."""
@@ -32,16 +50,16 @@ def row_lines(rows: list[list[str]]) -> list[str]:
         return []
     header, lines = [cell.strip() for cell in rows[0]], []
     if len(rows) == 1:
-        return ["；".join(cell for cell in header if cell) + "。"]
+        return [_sentence("；".join(cell for cell in header if cell))]
     for row in rows[1:]:
         parts = []
         for i, cell in enumerate(row):
             cell = cell.strip()
             if cell:
                 name = header[i] if i < len(header) and header[i] else ""
-                parts.append(f"{name}：{cell}" if name else cell)
+                parts.append(_pair(name, cell))
         if parts:
-            lines.append("；".join(parts) + "。")
+            lines.append(_sentence("；".join(parts)))
     return lines
 
 
