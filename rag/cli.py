@@ -316,13 +316,17 @@ def _rebuild(kb, quiet: bool = False) -> None:
     from .jobs import rebuild
 
     settings = get_settings()
-    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **_: None, ann_threshold=settings.ann_threshold)
+    def say(**changes) -> None:  # OCR of a scan takes seconds a page: say which page
+        if not quiet and str(changes.get("stage", "")).startswith("OCR"):
+            typer.echo(changes["stage"], err=True)
+
+    version = rebuild(kb, Embedder(settings, progress=not quiet), say, ann_threshold=settings.ann_threshold)
     typer.echo(f"knowledge base {kb.name}: now serving {version}" if version else f"knowledge base {kb.name} is empty: no index")
 
 
 @app.command()
 def add(
-    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .md .txt .html)")],
+    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .doc .pptx .xlsx .csv .md .txt .html, images)")],
     kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base (default: the default one)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:

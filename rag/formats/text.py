@@ -5,6 +5,7 @@ mark only when NUL bytes show it); anything else is refused."""
 from __future__ import annotations
 
 import codecs
+import re
 
 from .base import FormatError
 
@@ -44,8 +45,11 @@ def detect(raw: bytes) -> str:
     raise FormatError(f"not text in {SUPPORTED} (the encodings this server reads)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
 def decode(raw: bytes) -> str:
     text = raw.decode(detect(raw))
-    if "\x00" in text:
-        raise FormatError("not a text file (it holds NUL bytes)")
+    if "\x00" in text or len(_CONTROL.findall(text[:1 << 16])) > len(text[:1 << 16]) // 200:
+        raise FormatError("not a text file (it holds NUL bytes or other binary content)")
     return text
