@@ -132,7 +132,7 @@ def test_image_bad_inputs(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(FormatError, match="megapixels") as raised:
         read_image(bomb, Reading(ocr=False))
-    assert time.monotonic() - started < 1 and "20000×20000" in str(raised.value) or "RAG_IMAGE_MAX_MEGAPIXELS" in str(raised.value)
+    assert time.monotonic() - started < 1 and "RAG_IMAGE_MAX_MEGAPIXELS" in str(raised.value)
     mid = tmp_path / "mid.png"
     Image.new("1", (9_000, 7_000), 1).save(mid)  # 63 MP: under Pillow's own bound, over ours (50)
     with pytest.raises(FormatError, match=r"9000×7000 pixels .*RAG_IMAGE_MAX_MEGAPIXELS"):

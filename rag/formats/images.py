@@ -5,7 +5,7 @@ import warnings
 from pathlib import Path
 
 from . import ocr
-from .base import Extracted, FormatError, Reading, _check_not_empty, date_in_text
+from .base import Extracted, FormatError, Reading, _check_not_empty, dateline
 
 
 def _open(path: Path, reading: Reading):
@@ -65,4 +65,5 @@ def read_image(path: Path, reading: Reading | None = None) -> Extracted:
     text = "\n\n".join(paragraphs)
     if not text.strip():
         raise FormatError("OCR found no text in the image")
-    return Extracted(text, "", date_in_text(text), ocr_spans=((0, len(text)),))
+    # An image has no metadata: only a dateline dates it, never an event date in its first sentence.
+    return Extracted(text, "", dateline(text), ocr_spans=((0, len(text)),))
