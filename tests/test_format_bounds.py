@@ -169,3 +169,11 @@ def test_text_in_another_encoding_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "latin1.txt").write_bytes("Grüße aus München, café crème".encode("latin-1"))
     with pytest.raises(FormatError, match="UTF-8, UTF-16, GB18030"):
         load_document(tmp_path / "latin1.txt")
+
+
+def test_docx_with_too_many_paragraphs_to_walk_has_a_time_bound(tmp_path: Path) -> None:
+    path = _inflating_docx(tmp_path / "long.docx", 10)  # 160,000 paragraphs: python-docx walked them for 168 s
+    started = time.monotonic()
+    with pytest.raises(FormatError, match=r"longer than the limit of 1 s \(RAG_PARSE_MAX_SECONDS\)"):
+        read_docx(path, Reading(Settings(parse_max_seconds=1)))
+    assert time.monotonic() - started < 5
