@@ -61,6 +61,7 @@ class Chunk:
     date: str = ""
     source: str = ""
     context: str = field(default="", repr=False)
+    ocr: bool = False  # its text was read off a page image by OCR (citations say so)
 
     @property
     def chunk_id(self) -> str:
@@ -92,7 +93,7 @@ class Chunk:
             "doc_id": self.doc_id, "paragraph": self.paragraph, "text": self.text,
             "spans": [list(s) for s in self.spans], "heading": self.heading, "kind": self.kind,
             "title": self.title, "date": self.date, "source": self.source, "context": self.context,
-        }
+        } | ({"ocr": True} if self.ocr else {})
 
     @classmethod
     def from_dict(cls, data: dict) -> "Chunk":
@@ -159,6 +160,7 @@ class Chunker:
         paragraphs = _drop_duplicates(paragraphs)
         paragraphs = _attach_tiny(paragraphs)
         chunks: list[Chunk] = []
+        ocr_spans = document.meta.get("ocr_spans") or []
         for para in paragraphs:
             for spans in self._split_long(document.text, para["spans"]):
                 text = "".join(document.text[s:e] for s, e in spans)
@@ -171,6 +173,7 @@ class Chunker:
                     doc_id=document.doc_id, paragraph=len(chunks) + 1, text=text, spans=spans,
                     heading=heading, kind=para["kind"], title=document.title, date=document.date,
                     source=document.source, context=context,
+                    ocr=any(s < b and a < e for s, e in spans for a, b in ocr_spans),
                 ))
         return chunks
 

@@ -318,8 +318,13 @@ def _rebuild(kb, quiet: bool = False) -> None:
 
     settings = get_settings()
     refused: list[str] = []
-    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **changes: refused.extend(changes.get("refused", [])),
-                      settings=settings)
+
+    def say(**changes) -> None:  # OCR of a scan takes seconds a page: say which page
+        refused.extend(changes.get("refused", []))
+        if not quiet and str(changes.get("stage", "")).startswith("OCR"):
+            typer.echo(changes["stage"], err=True)
+
+    version = rebuild(kb, Embedder(settings, progress=not quiet), say, settings=settings)
     for message in refused:
         typer.echo(f"refused {message}", err=True)
     typer.echo(f"knowledge base {kb.name}: now serving {version}" if version else f"knowledge base {kb.name} is empty: no index")
@@ -327,7 +332,7 @@ def _rebuild(kb, quiet: bool = False) -> None:
 
 @app.command()
 def add(
-    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .md .txt .html)")],
+    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .doc .pptx .xlsx .csv .md .txt .html, images)")],
     kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base (default: the default one)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -343,7 +348,7 @@ def add(
         if not path.is_file():
             fail(f"{path}: no such file")
         try:
-            checked.append((path, read_upload(check_file_name(path.name), path)))
+            checked.append((path, read_upload(check_file_name(path.name), path, get_settings())))
         except KnowledgeBaseError as exc:
             fail(str(exc))
     for path, document in checked:

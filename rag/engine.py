@@ -37,6 +37,7 @@ class Citation:
     heading: str = ""
     kind: str = "body"
     found_by: list[str] = field(default_factory=list)
+    ocr: bool = False  # the passage was read off a page image by OCR
 
 
 @dataclass
@@ -217,6 +218,6 @@ def _citations(answer: Answer) -> list[Citation]:
         citations.append(Citation(
             rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
             paragraph=chunk.paragraph, text=chunk.text, score=round(reading.hit.score, 4), highlight=highlight,
-            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by,
+            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by, ocr=getattr(chunk, "ocr", False),
         ))
     return citations

@@ -149,6 +149,7 @@ def build_index(
     progress: bool = True,
     on_stage=None,
     on_embedded=None,
+    on_read=None,
     store: str | None = None,
     settings=None,
     documents: tuple[list[Document], list[str]] | None = None,
@@ -157,7 +158,9 @@ def build_index(
 ) -> Index:
     """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index.
 
-    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress.
+    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress;
+    ``on_read(message)`` hears what takes time while files are read here (each page OCR reads: "OCR page 3/20
+    (scan.pdf)"); ``documents`` given (as an index job reads them, in a child process) are not read again.
     ``store`` picks where the version goes (default ``RAG_STORE``: faiss); ``embedder`` may be any
     object with ``name``, ``dimension`` and ``passages(texts)`` (a ``batch`` attribute sets how many
     texts go to one call: the Ray embedder takes large ones).
@@ -171,7 +174,7 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(index_dir)
     backend.check(index_dir, settings)  # an unreachable store fails the build before anything is embedded
-    documents, skipped = documents if documents is not None else load_corpus(Path(corpus_dir))
+    documents, skipped = documents if documents is not None else load_corpus(Path(corpus_dir), settings=settings, progress=on_read)
     skipped = list(skipped)
     for message in skipped:
         say(message)

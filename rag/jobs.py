@@ -47,7 +47,7 @@ class Job:
     action: str  # add | remove | edit
     documents: list[str]
     state: str = "queued"  # queued | running | done | failed | cancelled
-    stage: str = "queued"  # queued | reading | embedding | ready | failed | cancelled
+    stage: str = "queued"  # queued | reading | OCR page 3/20 (scan.pdf) | embedding | ready | failed | cancelled
     done: int = 0  # paragraphs embedded so far
     total: int = 0  # paragraphs to embed
     error: str | None = None
@@ -203,7 +203,8 @@ def rebuild(kb: KnowledgeBase, embedder, update: Callable[..., None], settings=N
             ann_threshold: int | None = None) -> str | None:
     """Build the base's next index version from its corpus; returns it (None when the base is now empty).
 
-    Every file is read in a child process within ``RAG_PARSE_SECONDS``. A file of ``new`` (the job's
+    Every file is read in a child process within ``RAG_PARSE_SECONDS`` (and as long again for each page
+    OCR reads; each such page becomes the job's stage, "OCR page 3/20 (scan.pdf)"). A file of ``new`` (the job's
     uploads) that cannot be read or indexed is removed from the corpus and reported by name through
     ``update(refused=[...])``; any other such file is left out of the index (as ``rag index`` does).
     """
@@ -218,7 +219,7 @@ def rebuild(kb: KnowledgeBase, embedder, update: Callable[..., None], settings=N
             kb.discard(doc_id)
 
     documents, skipped = [], []
-    with Parser(settings.parse_seconds) as parse:
+    with Parser(settings, progress=lambda message: update(stage=message)) as parse:
         for path in kb.files():
             update()  # a cancel stops the job between files
             try:

@@ -31,7 +31,6 @@ EXAMPLE_CHARS = 200
 # Characters a shown file name must not hold: C0 and C1 controls, DEL, bidi overrides and isolates (a
 # "gpj.exe" shown as "exe.jpg"), zero-width characters and the BOM.
 _HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-SNIFF_BYTES = 1024
 PAGE_DEFAULTS = {"title": "文档问答", "description": "答案直接摘自文档原文，并注明出处（文档、日期、段落）。", "examples": []}
 
 
@@ -216,29 +215,26 @@ def check_file_name(filename: str) -> str:
     return filename
 
 
-def sniff(filename: str, path: Path) -> None:
-    """Refuse now, by name, what is plainly not its type (its first bytes say so); reading it is the job's."""
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if not head:
-        raise KnowledgeBaseError(f"{filename}: the file is empty")
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".pdf" and b"%PDF-" not in head:
-        raise KnowledgeBaseError(f"{filename}: not a PDF file (it does not start as one)")
-    if suffix == ".docx" and not head.startswith(b"PK\x03\x04"):
-        raise KnowledgeBaseError(f"{filename}: not a Word .docx file (not a zip archive)")
-    if suffix not in (".pdf", ".docx") and b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise KnowledgeBaseError(f"{filename}: not a text file (it holds NUL bytes)")
+def sniff(filename: str, path: Path, settings: Settings | None = None) -> None:
+    """Refuse now, by name, what is plainly not its type; reading it is the job's. Header-level checks
+    only (``rag.formats.sniff``: first bytes, a PDF's end marker, an image's header), never parsing."""
+    from .formats import FormatError, sniff as sniff_format
+
+    try:
+        sniff_format(path, Path(filename).suffix.lower(), settings)
+    except FormatError as exc:
+        raise KnowledgeBaseError(f"{filename}: {exc}") from None
 
 
-def read_upload(filename: str, path: Path):
-    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by name."""
+def read_upload(filename: str, path: Path, settings: Settings | None = None):
+    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by
+    name (``rag add``; the server's upload only sniffs). OCR is left to the index job (seconds a page)."""
     import yaml
 
     if path.stat().st_size == 0:
         raise KnowledgeBaseError(f"{filename}: the file is empty")
     try:
-        return load_document(path, filename=filename)
+        return load_document(path, filename=filename, settings=settings, ocr=False)
     except UnicodeDecodeError:
         raise KnowledgeBaseError(f"{filename}: not UTF-8 text") from None
     except (ValueError, yaml.YAMLError) as exc:  # the format readers' errors say what is wrong in plain words

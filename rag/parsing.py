@@ -2,9 +2,16 @@
 
 Why a process: a hostile or broken file (a PDF that takes minutes, a reader that loops) must not
 hold the server's threads or its GIL, and a thread cannot be stopped at a limit; a process can. A
-file that fails to read, or runs past ``RAG_PARSE_SECONDS``, gets a message naming it; the child is
-then replaced and the next file read. pypdf's own warnings are quietened in the child, so a
-malformed PDF cannot flood the server's log.
+file that fails to read, or runs past its limit, gets a message naming it; the child is then
+replaced and the next file read. pypdf's own warnings are quietened in the child, so a malformed
+PDF cannot flood the server's log.
+
+The child reads with ``load_document`` (``rag.formats``: the job's settings, OCR on) and reports
+each page OCR reads ("OCR page 3/20 (scan.pdf)") to the parent, which passes it on as the job's
+stage. The limit is ``RAG_PARSE_SECONDS`` for reading a file without its OCR, and as long again for
+each page OCR reads: the clock restarts at each page (OCR takes ~8-10 s a page on one thread, so a
+200-page scan may take half an hour, yet no single step can hang the job). The readers also stop
+themselves at ``RAG_PARSE_SECONDS`` (a PDF's text layer, Office content), with a message saying where.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import subprocess
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+from typing import Callable
 
 from .documents import Document, load_document, read_sidecar
 
@@ -37,16 +46,19 @@ def quieten() -> None:
 
 
 def _serve(requests: Connection, replies: Connection) -> None:
-    """The child's loop: (path, root) in, ("ok", Document) or ("error", reason) out, until None."""
+    """The child's loop: (path, root, settings) in; ("progress", message) while OCR reads pages, then
+    ("ok", Document) or ("error", reason) out; until None."""
     import warnings
 
     quieten()
     warnings.simplefilter("ignore")
     replies.send(("ready", None))  # imports done: the time limit counts reading only
     while (request := requests.recv()) is not None:
-        path, root = request
+        path, root, settings = request
         try:
-            replies.send(("ok", load_document(Path(path), Path(root))))
+            document = load_document(Path(path), Path(root), settings=settings, ocr=True,
+                                     progress=lambda message: replies.send(("progress", message)))
+            replies.send(("ok", document))
         except UnicodeDecodeError:
             replies.send(("error", "not UTF-8 text"))
         except Exception as exc:  # noqa: BLE001  (any reader error is this file's, reported by name)
@@ -55,14 +67,17 @@ def _serve(requests: Connection, replies: Connection) -> None:
 
 
 class Parser:
-    """``with Parser(seconds) as parse: parse(path, root)`` returns a Document or raises ParseFailed.
+    """``with Parser(settings, progress) as parse: parse(path, root)`` returns a Document or raises ParseFailed.
 
     The child is ``python -m rag.parsing`` talking over its stdin and stdout (not multiprocessing's
     spawn, which re-runs the parent's main script, and not fork, unsafe in a threaded server).
+    ``progress(message)`` hears each OCR page; it may raise (a cancelled job), which stops the child.
     """
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, settings, progress: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.seconds = settings.parse_seconds
+        self.progress = progress or (lambda message: None)
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Parser":
@@ -111,15 +126,25 @@ class Parser:
             except ParseFailed as exc:
                 raise ParseFailed(f"{name}: {exc}") from None
         try:
-            self._requests.send((str(path), str(root)))
-            if not self._replies.poll(self.seconds):
-                self._stop()
-                raise ParseFailed(f"{name}: reading it took longer than the limit of {self.seconds:g} s (RAG_PARSE_SECONDS)")
-            kind, value = self._replies.recv()
+            self._requests.send((str(path), str(root), self.settings))
+            kind, value = "progress", None
+            while kind == "progress":  # each OCR page restarts the clock
+                if value is not None:
+                    self.progress(value)
+                if not self._replies.poll(self.seconds):
+                    self._stop()
+                    raise ParseFailed(f"{name}: reading it took longer than the limit of {self.seconds:g} s "
+                                      "(RAG_PARSE_SECONDS; each OCR page gets as long again)")
+                kind, value = self._replies.recv()
         except (EOFError, OSError):
             code = self._process.poll()
             self._stop()
             raise ParseFailed(f"{name}: the reader stopped while reading it (exit code {code})") from None
+        except ParseFailed:
+            raise
+        except BaseException:  # progress raised (the job was cancelled) mid-file: the child is still reading it
+            self._stop()
+            raise
         if kind == "error":
             raise ParseFailed(f"{name}: {value}")
         return value

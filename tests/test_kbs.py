@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zlib
 
 import httpx
 import pytest
@@ -102,6 +103,15 @@ def _file(name: str, content: bytes):
     return (name, content)
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header says it is ``width`` × ``height`` (its pixel data is empty)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    size = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", size) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
 BAD_UPLOADS = [
     ("empty.txt", b"", 400, "empty"),
     ("random.pdf", os.urandom(2048), 400, "not a PDF"),
@@ -112,6 +122,8 @@ BAD_UPLOADS = [
     ("长" * 300 + ".txt", "正文".encode(), 400, "longer than"),
     ("tool.exe", b"MZ" + os.urandom(100), 415, "unsupported file type"),
     ("binary.txt", b"\x00\x01\x02\xff\xfe" * 50, 400, "not"),
+    ("huge.png", _png_header(100_000, 100_000), 400, "limit of 50 megapixels (RAG_IMAGE_MAX_MEGAPIXELS)"),
+    ("cut.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(500), 400, "no %%EOF end marker"),
 ]
 
 

@@ -1,10 +1,11 @@
 """Knowledge bases and their documents over HTTP: list, create, delete, upload, edit, and jobs.
 
-An upload request only stores files: their names, size and first bytes are checked (a file that is
-plainly not its type is refused with a 4xx naming it, and then nothing in the request is added),
-and a job is queued. Reading the files (PDF, Word …) is the job's, in a child process under a time
-limit, so no upload holds a server thread; a file the job cannot read or index fails the job with
-a message naming it, and is removed. ``GET /jobs/{id}`` follows a job, ``DELETE /jobs/{id}``
+An upload request only stores files: their names, size and headers are checked (first bytes, a PDF's
+end marker, an image's type, pixels and pages: ``rag.formats.sniff``; a file that is plainly not its
+type is refused with a 4xx naming it, and then nothing in the request is added), and a job is queued.
+Reading the files (PDF, Word, slides, sheets, OCR of scans and images …) is the job's, in a child
+process under a time limit, so no upload holds a server thread; a file the job cannot read or index
+fails the job with a message naming it (and the limit it ran into), and is removed. ``GET /jobs/{id}`` follows a job, ``DELETE /jobs/{id}``
 cancels it; questions are answered from the previous version until the new one is switched in.
 With ``RAG_API_KEY`` set, reading documents or jobs needs the key as writing does.
 """
@@ -135,7 +136,7 @@ def list_documents(kb: str, library: LibraryDep) -> dict:
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
 async def upload_documents(kb: str, request: Request, library: LibraryDep) -> dict:
-    """Add files (multipart field ``files``; .pdf .docx .md .txt .html); returns the indexing job."""
+    """Add files (multipart field ``files``; .pdf .docx .doc .pptx .xlsx .csv .md .txt .html, images); returns the indexing job."""
     base = _base(library, kb)
     limit = int(library.settings.max_upload_mb * 1024 * 1024)
     length = request.headers.get("content-length")
@@ -161,7 +162,7 @@ async def upload_documents(kb: str, request: Request, library: LibraryDep) -> di
                 with path.open("wb") as out:
                     while block := await upload.read(COPY_BLOCK):
                         out.write(block)
-                await run_in_threadpool(sniff, name, path)
+                await run_in_threadpool(sniff, name, path, library.settings)
                 checked.append((name, path, await run_in_threadpool(base.upload_id, path)))
             except KnowledgeBaseError as exc:
                 problems.append(str(exc))

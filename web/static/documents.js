@@ -121,6 +121,7 @@
     if (job.state === "cancelled") return "已取消 cancelled";
     if (job.state === "done") return "完成，可以提问 ready";
     if (job.stage === "embedding") return `嵌入 embedding ${job.done}/${job.total}`;
+    if (job.stage && job.stage.startsWith("OCR")) return `识别 ${job.stage}`;
     if (job.state === "queued") return "排队中 queued";
     return "读取中 reading";
   }
