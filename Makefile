@@ -27,18 +27,18 @@ ARCHIVE_LIMITS := --min-hit5 0.90 --min-answer-accuracy 0.60 --min-abstention 0.
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 
-.PHONY: setup run test browser index eval eval-trial eval-archive bench clean
+.PHONY: setup run test browser tools index eval eval-trial eval-archive bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,ocr]'  # ocr: a user's first scanned PDF must work
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 ## run: install, build the model and index on first use, serve http://127.0.0.1:8000
-run: setup
+run: setup tools
 	$(BIN)/rag serve
 
 ## browser: Debian's Chromium and a CJK font for the page tests (needs root; skipped otherwise)
@@ -48,9 +48,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else echo "note: chromium + fonts-noto-cjk missing and not root: browser tests will be skipped"; fi
 
+## tools: Debian's antiword, which reads legacy Word .doc uploads (needs root; skipped otherwise)
+tools:
+	@if command -v antiword >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq antiword >/dev/null; \
+	else echo "note: antiword missing and not root: .doc uploads will be refused (415) until it is installed"; fi
+
 ## test: install, then the whole suite and the gold-set thresholds
-test: setup browser
-	$(PIP) -e '.[test,milvus,ray]'  # the Milvus store and Ray build tests (make run needs neither)
+test: setup browser tools
+	$(PIP) -e '.[test,ocr,milvus,ray]'  # the Milvus store and Ray build tests (make run needs neither)
 	$(BIN)/rag model build
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/rag index --quiet

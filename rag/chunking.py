@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from .documents import Document
 from .tokenizing import Tokenizer, default_tokenizer, normalize
@@ -20,6 +22,7 @@ from .tokenizing import Tokenizer, default_tokenizer, normalize
 HEADLINE_CHARS = 80  # a longer first line is a passage, even one cut off mid-sentence
 MAX_CHARS = 400  # longer paragraphs are split at sentence ends into pieces of about TARGET_CHARS
 TARGET_CHARS = 250
+DUPLICATE_CHARS = 12  # a shorter paragraph found whole inside another is a copy cut short; shorter ones may repeat
 TINY_CHARS = 16  # shorter paragraphs are lead-ins or tails: attached to a neighbour
 CONTINUATION_WINDOW = 8  # blocks searched for the rest of a paragraph cut by a page break
 SHORT_HEADING = 40
@@ -32,6 +35,8 @@ _OPENS_NEW = re.compile(r"^[“「『\"《【(（]")
 _HEADLINE_SPACE = re.compile(r"^[^，,。]{2,40}[\u4e00-\u9fff”]\s+[\u4e00-\u9fff“][^，,。]{1,40}$")
 _REFERS_BACK = re.compile(r"^[“\"]?(这|该|此|其)")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])[”’」』]*")
+_CLAUSE_END = re.compile(r"[，,、：:]")
+_TAIL = 32  # enough of a text's end to see whether it ends a sentence (closing quotes included)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Chunk:
     date: str = ""
     source: str = ""
     context: str = field(default="", repr=False)
+    ocr: bool = False  # its text was read off a page image by OCR (citations say so)
 
     @property
     def chunk_id(self) -> str:
@@ -87,7 +93,7 @@ class Chunk:
             "doc_id": self.doc_id, "paragraph": self.paragraph, "text": self.text,
             "spans": [list(s) for s in self.spans], "heading": self.heading, "kind": self.kind,
             "title": self.title, "date": self.date, "source": self.source, "context": self.context,
-        }
+        } | ({"ocr": True} if self.ocr else {})
 
     @classmethod
     def from_dict(cls, data: dict) -> "Chunk":
@@ -154,6 +160,7 @@ class Chunker:
         paragraphs = _drop_duplicates(paragraphs)
         paragraphs = _attach_tiny(paragraphs)
         chunks: list[Chunk] = []
+        ocr_spans = document.meta.get("ocr_spans") or []
         for para in paragraphs:
             for spans in self._split_long(document.text, para["spans"]):
                 text = "".join(document.text[s:e] for s, e in spans)
@@ -166,6 +173,7 @@ class Chunker:
                     doc_id=document.doc_id, paragraph=len(chunks) + 1, text=text, spans=spans,
                     heading=heading, kind=para["kind"], title=document.title, date=document.date,
                     source=document.source, context=context,
+                    ocr=any(s < b and a < e for s, e in spans for a, b in ocr_spans),
                 ))
         return chunks
 
@@ -222,14 +230,15 @@ class Chunker:
             if block.kind == "marker" or i in consumed:
                 continue
             spans = [(block.start, block.end)]
-            text = block.text
+            parts, tail = [block.text], block.text[-_TAIL:]
             if block.kind == "body":
                 j = i
-                while not _ENDS_SENTENCE.search(text) and (j := self._continuation(blocks, j, text, consumed)) is not None:
+                while not _ENDS_SENTENCE.search(tail) and (j := self._continuation(blocks, j, tail, consumed)) is not None:
                     consumed.add(j)
                     spans.append((blocks[j].start, blocks[j].end))
-                    text += blocks[j].text
-            paragraphs.append({"spans": spans, "text": text, "kind": block.kind, "heading": heading})
+                    parts.append(blocks[j].text)
+                    tail = (tail + blocks[j].text)[-_TAIL:]
+            paragraphs.append({"spans": spans, "text": "".join(parts), "kind": block.kind, "heading": heading})
         return paragraphs
 
     def _continuation(self, blocks: list[Block], i: int, text: str, consumed: set[int]) -> int | None:
@@ -252,30 +261,43 @@ class Chunker:
             skipped_structure = True
         return None
 
-    # Step 4: split over-long paragraphs at sentence ends.
+    # Step 4: split over-long paragraphs at sentence ends; a sentence longer than a chunk at clause ends, else by length.
     def _split_long(self, text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
         total = sum(e - s for s, e in spans)
         if total <= self.max_chars:
             return [spans]
-        # Positions (in document offsets) right after each sentence end, walking the spans in order.
         pieces, current, length = [], [], 0
         for s, e in spans:
             cut = s
-            for match in _SENTENCE_END.finditer(text, s, e):
-                end = match.end()
-                current.append((cut, end))
-                length += end - cut
-                cut = end
-                if length >= TARGET_CHARS and total - length > TINY_CHARS * 3:
+            for end, closes in self._ends(text, s, e):
+                if current and length + end - cut > self.max_chars:  # no chunk grows past max_chars
                     pieces.append(current)
                     total -= length
                     current, length = [], 0
-            if cut < e:
-                current.append((cut, e))
-                length += e - cut
+                current.append((cut, end))
+                length += end - cut
+                cut = end
+                if closes and length >= TARGET_CHARS and total - length > TINY_CHARS * 3:
+                    pieces.append(current)
+                    total -= length
+                    current, length = [], 0
         if current:
             pieces.append(current)
         return [[(s, e) for s, e in piece if e > s] for piece in pieces if any(e > s for s, e in piece)]
+
+    def _ends(self, text: str, start: int, end: int):
+        """(position, whether a piece may close there) for the pieces of ``text[start:end]``: after each
+        sentence, and inside a sentence longer than ``max_chars`` (a 49 MB line without a full stop)
+        after a clause, else every TARGET_CHARS. The span's own end closes nothing: the next line may go on."""
+        cut = start
+        for stop, closes in [(m.end(), True) for m in _SENTENCE_END.finditer(text, start, end)] + [(end, False)]:
+            while stop - cut > self.max_chars:
+                clauses = [m.end() for m in _CLAUSE_END.finditer(text, cut + TARGET_CHARS // 2, cut + TARGET_CHARS)]
+                cut = clauses[-1] if clauses else cut + TARGET_CHARS
+                yield cut, True
+            if stop > cut:
+                yield stop, closes
+                cut = stop
 
 
 def _last_sentence(text: str, limit: int = 80) -> str:
@@ -283,18 +305,44 @@ def _last_sentence(text: str, limit: int = 80) -> str:
     return (sentences[-1] if sentences else text)[-limit:]
 
 
+def _dedup_form(text: str) -> str:
+    """Width-folded, lower-case text: two printings of one paragraph compare equal (C speed, unlike normalize)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
 def _drop_duplicates(paragraphs: list[dict]) -> list[dict]:
-    """A paragraph printed twice, once cut short, is kept once: the complete version."""
-    norms = [normalize(p["text"]) for p in paragraphs]
-    keep = []
-    for i, para in enumerate(paragraphs):
-        shorter_copy = any(
-            j != i and len(norms[i]) >= 12 and norms[i] in norms[j] and (len(norms[j]) > len(norms[i]) or j < i)
-            for j in range(len(paragraphs))
-        )
-        if not shorter_copy:
-            keep.append(para)
-    return keep
+    """A paragraph printed twice, once cut short, is kept once: the complete version.
+
+    A page break cuts a printed line short; it does not start one mid-line. So a cut copy starts where
+    a line of the complete paragraph starts, and only those places are looked up, by the copy's first
+    characters (a hash lookup): linear in the text, where comparing every pair took 21 s for 16k lines.
+    """
+    norms, starts = [], []
+    for para in paragraphs:
+        lengths, pos, parts = [], 0, []
+        for s, e in para["spans"]:
+            parts.append(_dedup_form(para["text"][pos:pos + e - s]))
+            lengths.append(len(parts[-1]))
+            pos += e - s
+        norms.append("".join(parts))
+        starts.append(list(accumulate(lengths[:-1], initial=0)))
+    same: dict[str, list[int]] = {}  # text -> the paragraphs that read so
+    for i, norm in enumerate(norms):
+        if len(norm) >= DUPLICATE_CHARS:
+            same.setdefault(norm, []).append(i)
+    lengths_by_head: dict[str, set[int]] = {}
+    for norm in same:
+        lengths_by_head.setdefault(norm[:DUPLICATE_CHARS], set()).add(len(norm))
+    dropped = {i for group in same.values() for i in group[1:]}  # the same text twice: the first is kept
+    found: set[str] = set()
+    for j, norm in enumerate(norms):
+        for b in starts[j]:
+            for length in lengths_by_head.get(norm[b:b + DUPLICATE_CHARS], ()):
+                copy = norm[b:b + length]
+                if b + length <= len(norm) and length < len(norm) and copy not in found and copy in same:
+                    found.add(copy)  # a shorter text inside a longer one: every paragraph reading so goes
+                    dropped.update(same[copy])
+    return [para for i, para in enumerate(paragraphs) if i not in dropped]
 
 
 def _attach_tiny(paragraphs: list[dict]) -> list[dict]:

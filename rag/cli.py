@@ -318,13 +318,22 @@ def _rebuild(kb, quiet: bool = False) -> None:
     from .jobs import rebuild
 
     settings = get_settings()
-    version = rebuild(kb, Embedder(settings, progress=not quiet), lambda **_: None, ann_threshold=settings.ann_threshold)
+    refused: list[str] = []
+
+    def say(**changes) -> None:  # OCR of a scan takes seconds a page: say which page
+        refused.extend(changes.get("refused", []))
+        if not quiet and str(changes.get("stage", "")).startswith("OCR"):
+            typer.echo(changes["stage"], err=True)
+
+    version = rebuild(kb, Embedder(settings, progress=not quiet), say, settings=settings)
+    for message in refused:
+        typer.echo(f"refused {message}", err=True)
     typer.echo(f"knowledge base {kb.name}: now serving {version}" if version else f"knowledge base {kb.name} is empty: no index")
 
 
 @app.command()
 def add(
-    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .md .txt .html)")],
+    files: Annotated[list[Path], typer.Argument(help="files to add (.pdf .docx .doc .pptx .xlsx .csv .md .txt .html, images)")],
     kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base (default: the default one)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -340,7 +349,7 @@ def add(
         if not path.is_file():
             fail(f"{path}: no such file")
         try:
-            checked.append((path, read_upload(check_file_name(path.name), path)))
+            checked.append((path, read_upload(check_file_name(path.name), path, get_settings())))
         except KnowledgeBaseError as exc:
             fail(str(exc))
     for path, document in checked:
@@ -392,11 +401,15 @@ def docs(kb: Annotated[Optional[str], typer.Option("--kb", help="knowledge base"
 def open_engine():
     """The engine over the current index, or a one-line error saying what to run."""
     from .engine import Engine
-    from .index import IndexUnavailable
+    from .index import Index, IndexUnavailable
     from .model import ModelError
 
+    settings = get_settings()
+    if Index.current_version(settings.index_dir) is None and not any(_knowledge_base(None).files()):
+        fail(f"the knowledge base is empty (no documents in {settings.corpus_dir}, no index in {settings.index_dir}): "
+             "add some with `rag add FILE`")
     try:
-        return Engine(get_settings())
+        return Engine(settings)
     except (IndexUnavailable, ModelError) as exc:
         fail(str(exc))
 
@@ -448,9 +461,15 @@ def serve(
     from .index import Index
 
     settings = get_settings()
-    if Index.current_version(settings.index_dir) is None:
+    if Index.current_version(settings.index_dir) is None and any(_knowledge_base(None).files()):
         typer.echo(f"no index in {settings.index_dir}: building it from {settings.corpus_dir}", err=True)
-        index(settings.corpus_dir, settings.index_dir, quiet=False)
+        try:
+            index(settings.corpus_dir, settings.index_dir, quiet=False)
+        except typer.Exit:  # said why (no readable articles): serve the empty base, uploads can fill it
+            pass
+    if Index.current_version(settings.index_dir) is None:
+        typer.echo(f"no index of documents in {settings.corpus_dir}: starting with an empty knowledge base; "
+                   "upload documents on the page /documents (or `rag add FILE`)", err=True)
     # The web app's own entry point takes over this process (same pid, same environment): rag never imports web.
     command = [sys.executable, "-m", "web", "--host", host or settings.host, "--port", str(port or settings.port)]
     sys.stdout.flush(), sys.stderr.flush()

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     api_key: str | None = None
     kb_dir: Path = Field(default=Path("index/kbs"), description="where knowledge bases other than the default one live")
     max_upload_mb: float = Field(default=50, gt=0, description="largest file an upload may send")
+    parse_seconds: float = Field(default=60, gt=0, le=3600, description="longest an index job may spend reading one file, "
+                                 "not counting OCR: each page OCR reads gets this long again (a child process, stopped at "
+                                 "the limit; the readers stop themselves there too): the job fails naming the file")
+    max_document_paragraphs: int = Field(default=20_000, ge=1, description="a file yielding more paragraphs is refused "
+                                         "by its index job (a 49 MB line would take hours to embed)")
+    max_json_kb: int = Field(default=1024, ge=1, description="largest JSON (or other non-upload) request body, refused "
+                             "with 413 before it is parsed or the key checked")
+    max_chat_chars: int = Field(default=100_000, ge=1, description="most text all messages of one chat-completions request may hold")
     kb_name: str = Field(default="default", min_length=1, description="the knowledge base's name: the model id of the OpenAI-compatible API")
     llm_base_url: str | None = Field(default=None, description="an OpenAI-compatible endpoint (…/v1) that phrases answers from the citations; off when unset")
     llm_model: str | None = Field(default=None, description="the model name sent to that endpoint")
@@ -63,6 +71,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = 2000
+    # Reading uploaded files (rag/formats): every bound says in its error which setting raises it.
+    ocr_max_pages: int = Field(default=200, ge=1, le=100_000, description="pages (or images) per file that OCR reads; a file needing more is refused")
+    ocr_cache_dir: Path | None = Field(default=None, description="where OCR text is kept by file hash, so a rebuild does not read a scan again; default: <home>/ocr")
+    image_max_megapixels: float = Field(default=50, gt=0, description="largest image (or rendered page) OCR decodes; checked from the header, before decoding")
+    pdf_page_max_mb: float = Field(default=1, gt=0, description="largest content stream one PDF page may have (decompressed)")
+    office_max_unpacked_mb: float = Field(default=100, gt=0, description="bytes a .docx/.pptx/.xlsx may inflate to, counted while inflating (not as its zip directory claims)")
+    sheet_max_rows: int = Field(default=100_000, ge=1, description="rows read per spreadsheet (.xlsx sheet or .csv); reading also stops after 1,000 empty rows in a row")
+    front_matter_max_kb: float = Field(default=64, gt=0, description="largest YAML front matter block of a Markdown/text file")
+    title_max_chars: int = Field(default=200, ge=10, description="a title or source longer than this (front matter, file metadata) is cut to it")
 
 
     @model_validator(mode="after")

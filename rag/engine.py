@@ -1,7 +1,9 @@
 """The question-answering engine: one object that the CLI, the API and the evaluation share.
 
 It holds the loaded index, the model and the answer step, and swaps in a newer index version
-when ``rag index`` has switched ``CURRENT`` (requests in flight finish on the old one).
+when ``rag index`` has switched ``CURRENT`` (requests in flight finish on the old one). A server's
+engine may be empty (``allow_empty``): a base with no documents yet, or whose last one was deleted,
+answers nothing rather than keep serving the deleted documents.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from .answer import Answer, Answerer, value_key
 from .config import Settings, get_settings
 from .crosslingual import EnglishExpander
-from .index import Index
+from .index import Index, IndexUnavailable
 from . import timeline
 from .question import QuestionReader
 from .scope import Filters, Scope
@@ -34,6 +36,7 @@ class Citation:
     heading: str = ""
     kind: str = "body"
     found_by: list[str] = field(default_factory=list)
+    ocr: bool = False  # the passage was read off a page image by OCR
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Response:
     timeline: list[dict] = field(default_factory=list)
 
 
+class EmptyBase(IndexUnavailable):
+    """The base has no documents (nothing uploaded yet, or the last one was deleted)."""
+
+
 @dataclass
 class _State:
     index: Index
@@ -62,9 +69,10 @@ class _State:
 class Engine:
     """``Engine.open()`` loads everything once; ``engine.ask(...)`` answers a question."""
 
-    def __init__(self, settings: Settings | None = None, embedder=None, reader=None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder=None, reader=None, allow_empty: bool = False) -> None:
         self.settings = settings or get_settings()
-        index = Index.load(self.settings.index_dir, self.settings)  # fail fast, before the model loads
+        empty = allow_empty and Index.current_version(self.settings.index_dir) is None
+        index = None if empty else Index.load(self.settings.index_dir, self.settings)  # fail fast, before the model loads
         if embedder is None:
             from .embedding import Embedder
 
@@ -82,7 +90,7 @@ class Engine:
                             home=self.settings.home)
         self.reader = reader
         self._lock = threading.Lock()
-        self._state = self._load(index)
+        self._state = None if index is None else self._load(index)
 
     def _load(self, index: Index) -> _State:
         if index.manifest.get("model") != self.embedder.name:
@@ -104,32 +112,44 @@ class Engine:
 
     def warm_up(self) -> None:
         """Answer one question so the first user does not pay for lazy loading (jieba's tagger, torch kernels)."""
-        self.ask("鹿泉区2024年电子信息产业目标是多少")
+        if self._state is not None:
+            self.ask("鹿泉区2024年电子信息产业目标是多少")
 
     @property
-    def index(self) -> Index:
-        return self._state.index
+    def index(self) -> Index | None:
+        """The version being served; None while the base is empty."""
+        state = self._state
+        return state.index if state is not None else None
 
     @property
     def answerer(self) -> Answerer:
-        return self._state.answerer
+        return self._serving().answerer
+
+    def _serving(self) -> _State:
+        state = self._state
+        if state is None:
+            raise EmptyBase(f"no documents in {self.settings.corpus_dir}: add some (`rag add FILE`, or upload them "
+                            "on the documents page) before asking")
+        return state
 
     def reload_if_changed(self) -> bool:
-        """Switch to the version ``CURRENT`` names, if it is not the one being served."""
+        """Switch to the version ``CURRENT`` names, if it is not the one being served; to nothing once
+        ``CURRENT`` is gone (the last document was deleted: its passages must not be served any more)."""
         current = Index.current_version(self.settings.index_dir)
-        if current is None or current == self._state.index.version:
+        if current == (self._state.index.version if self._state else None):
             return False
         with self._lock:
-            if current == self._state.index.version:
+            current = Index.current_version(self.settings.index_dir)
+            if current == (self._state.index.version if self._state else None):
                 return False
-            self._state = self._load(Index.load(self.settings.index_dir, self.settings))
+            self._state = None if current is None else self._load(Index.load(self.settings.index_dir, self.settings))
         return True
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None, mode: str = "hybrid",
             filters: Filters | None = None) -> Response:
         started = time.perf_counter()
         question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from broken input
-        state = self._state  # one consistent version for the whole request
+        state = self._serving()  # one consistent version for the whole request
         parsed, answer = self._answer(state, question, history, top_k, mode, filters)
         if parsed.rewritten and not state.reader.surely_follow_up(question):
             # Read as a follow-up only because it names no place or year: asked alone, it may answer better.
@@ -152,7 +172,7 @@ class Engine:
     def retrieve(self, question: str, history: list[str] | None = None, k: int | None = None, mode: str = "hybrid",
                  filters: Filters | None = None):
         """The question as understood (follow-ups resolved) and its top ``k`` passages (the read depth by default)."""
-        parsed, _, hits = self._retrieve(self._state, question, history, k, mode, filters)
+        parsed, _, hits = self._retrieve(self._serving(), question, history, k, mode, filters)
         return parsed, hits
 
     def _retrieve(self, state: _State, question: str, history: list[str] | None, k: int | None, mode: str,
@@ -196,6 +216,6 @@ def _citations(answer: Answer) -> list[Citation]:
         citations.append(Citation(
             rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
             paragraph=chunk.paragraph, text=chunk.text, score=round(reading.hit.score, 4), highlight=highlight,
-            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by,
+            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by, ocr=getattr(chunk, "ocr", False),
         ))
     return citations

@@ -33,8 +33,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import stores
-from .chunking import Chunk, Chunker, chunk_documents
-from .documents import Document, load_corpus
+from .chunking import Chunk, Chunker
+from .documents import CorpusError, Document, load_corpus
 from .stores import Contents, Store, StoreUnavailable
 from .stores.faiss import faiss_index as _faiss_index  # noqa: F401  (rag.bench builds FAISS as the product does)
 from .tokenizing import Tokenizer, corpus_words, tokenizer_for
@@ -48,6 +48,10 @@ USER_WORDS = "user_words.tsv"  # word<TAB>part-of-speech tag, one a line
 
 class IndexUnavailable(Exception):
     """The index is missing, corrupted, was built with another model, or its store cannot be reached."""
+
+
+class NoParagraphs(CorpusError):
+    """Every readable file yielded no paragraph (a text holding only a heading line): nothing to index."""
 
 
 def corpus_fingerprint(documents: list[Document]) -> str:
@@ -161,12 +165,18 @@ def build_index(
     progress: bool = True,
     on_stage=None,
     on_embedded=None,
+    on_read=None,
     store: str | None = None,
     settings=None,
+    documents: tuple[list[Document], list[str]] | None = None,
+    max_paragraphs: int | None = None,
+    on_refused=None,
 ) -> Index:
     """Build a new index version from ``corpus_dir`` and make it current. Returns the loaded index.
 
-    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress.
+    ``on_stage(message)`` hears each step; ``on_embedded(done, total)`` hears embedding progress;
+    ``on_read(message)`` hears what takes time while files are read here (each page OCR reads: "OCR page 3/20
+    (scan.pdf)"); ``documents`` given (as an index job reads them, in a child process) are not read again.
     ``store`` picks where the version goes (default ``RAG_STORE``: faiss); ``embedder`` may be any
     object with ``name``, ``dimension`` and ``passages(texts)`` (a ``batch`` attribute sets how many
     texts go to one call: the Ray embedder takes large ones).
@@ -180,13 +190,14 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(index_dir)
     backend.check(index_dir, settings)  # an unreachable store fails the build before anything is embedded
-    documents, skipped = load_corpus(Path(corpus_dir))
+    documents, skipped = documents if documents is not None else load_corpus(Path(corpus_dir), settings=settings, progress=on_read)
+    skipped = list(skipped)
     for message in skipped:
         say(message)
     # The corpus's own recurring names become jieba user words, for this version's keyword index and questions.
     user_words = tokenizer.user_words if tokenizer else tuple(corpus_words(f"{doc.title}\n{doc.text}" for doc in documents))
     tokenizer = tokenizer or tokenizer_for(user_words)
-    chunks = chunk_documents(documents, Chunker(tokenizer))
+    documents, chunks = _chunked(documents, Chunker(tokenizer), max_paragraphs, skipped, on_refused or (lambda d, m: None))
     say(f"{len(documents)} articles, {len(chunks)} paragraphs")
 
     # Step 1: embed only what the serving version has not embedded already.
@@ -257,6 +268,28 @@ def build_index(
     if previous is not None:
         previous.close()
     return built
+
+
+def _chunked(documents: list[Document], chunker: Chunker, limit: int | None, skipped: list[str], on_refused):
+    """The documents that yield 1 to ``limit`` paragraphs, and their chunks; the others are skipped, said why."""
+    kept, chunks = [], []
+    for document in documents:
+        own = chunker(document)
+        name = document.source or Path(document.path).name or document.doc_id
+        if not own:
+            message = f"{name}: no paragraph to index (the text is only headings, e.g. one title line)"
+        elif limit is not None and len(own) > limit:
+            message = (f"{name}: {len(own)} paragraphs, more than the limit of {limit} per file "
+                       "(RAG_MAX_DOCUMENT_PARAGRAPHS)")
+        else:
+            kept.append(document)
+            chunks.extend(own)
+            continue
+        skipped.append(message)
+        on_refused(document, message)
+    if not chunks:
+        raise NoParagraphs("nothing to index: " + ("; ".join(skipped)[:1000] if skipped else "no documents"))
+    return kept, chunks
 
 
 def _fsync_tree(folder: Path) -> None:

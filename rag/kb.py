@@ -25,8 +25,12 @@ from .config import Settings
 from .documents import SIDECAR, SUFFIXES, load_document, read_sidecar, sidecar_of
 
 UPLOADS = "uploads"
-NAME = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z_\u4e00-\u9fff-]{0,39}$")
+NAME = re.compile(r"[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z_\u4e00-\u9fff-]{0,39}")  # whole name (fullmatch: no trailing newline)
 FILE_NAME_CHARS = 200
+EXAMPLE_CHARS = 200
+# Characters a shown file name must not hold: C0 and C1 controls, DEL, bidi overrides and isolates (a
+# "gpj.exe" shown as "exe.jpg"), zero-width characters and the BOM.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 PAGE_DEFAULTS = {"title": "文档问答", "description": "答案直接摘自文档原文，并注明出处（文档、日期、段落）。", "examples": []}
 
 
@@ -60,7 +64,7 @@ class KnowledgeBase:
             own = {}
         own = own if isinstance(own, dict) else {}
         page = {key: own.get(key) or default for key, default in PAGE_DEFAULTS.items()}
-        page["examples"] = [str(e) for e in page["examples"] if isinstance(e, str) and e.strip()][:8]
+        page["examples"] = [e[:EXAMPLE_CHARS] for e in page["examples"] if isinstance(e, str) and e.strip()][:8]
         return page
 
     def set_page(self, **values) -> dict:
@@ -73,19 +77,30 @@ class KnowledgeBase:
             return []
         return sorted(p for p in self.corpus_dir.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
+    def doc_id(self, path: Path) -> str:
+        return path.relative_to(self.corpus_dir).with_suffix("").as_posix()
+
     def path_of(self, doc_id: str) -> Path:
         """The file behind ``doc_id`` (a key into the corpus, never a path from outside it)."""
         for path in self.files():
-            if path.relative_to(self.corpus_dir).with_suffix("").as_posix() == doc_id:
+            if self.doc_id(path) == doc_id:
                 return path
         raise UnknownDocument(f"no document {doc_id[:200]!r} in knowledge base {self.name!r}")
 
-    def add(self, filename: str, upload: Path) -> tuple[str, bool]:
-        """Keep an uploaded file (already checked) in the corpus; returns (doc_id, whether it was there already)."""
+    @staticmethod
+    def upload_id(upload: Path) -> str:
+        """The doc_id an uploaded file will have: a hash of its content (the same content is one document)."""
+        return f"{UPLOADS}/{_sha256(upload)[:16]}"
+
+    def stored(self, doc_id: str, filename: str) -> bool:
+        """Whether an upload with this id (and the extension of ``filename``) is in the corpus already."""
+        return (self.corpus_dir / f"{doc_id}{Path(filename).suffix.lower()}").exists()
+
+    def add(self, filename: str, upload: Path, doc_id: str | None = None) -> tuple[str, bool]:
+        """Keep an uploaded file (its name checked) in the corpus; returns (doc_id, whether it was there already)."""
         suffix = Path(filename).suffix.lower()
-        digest = _sha256(upload)[:16]
-        target = self.corpus_dir / UPLOADS / f"{digest}{suffix}"
-        doc_id = f"{UPLOADS}/{digest}"
+        doc_id = doc_id or self.upload_id(upload)
+        target = self.corpus_dir / f"{doc_id}{suffix}"
         if target.exists():
             return doc_id, True
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +116,13 @@ class KnowledgeBase:
         path.unlink()
         sidecar_of(path).unlink(missing_ok=True)
 
+    def discard(self, doc_id: str) -> None:
+        """Remove a document if it is there (a refused or cancelled upload)."""
+        try:
+            self.remove(doc_id)
+        except (UnknownDocument, FileNotFoundError):
+            pass
+
     def edit(self, doc_id: str, title: str | None = None, date: str | None = None) -> None:
         """Set a document's title or date (kept in its sidecar; applied at the next rebuild)."""
         path = self.path_of(doc_id)
@@ -109,23 +131,22 @@ class KnowledgeBase:
         _write_atomic(sidecar_of(path), json.dumps(meta, ensure_ascii=False))
 
     def documents(self, index=None) -> list[dict]:
-        """Every file of the corpus; the serving ``index`` (None when there is none) gives title, date and paragraphs."""
+        """Every file of the corpus; the serving ``index`` (None when there is none) gives title, date and paragraphs.
+
+        A file not indexed yet is not read here (reading is the index job's, in a child process under a
+        time limit): it shows the title or date a user set, else its file name.
+        """
         indexed = index.documents if index is not None else {}
         paragraphs = Counter(chunk.doc_id for chunk in index.chunks) if index is not None else Counter()
         rows = []
         for path in self.files():
-            doc_id = path.relative_to(self.corpus_dir).with_suffix("").as_posix()
+            doc_id = self.doc_id(path)
             side = read_sidecar(path)
-            known = indexed.get(doc_id)
-            if known is None:
-                try:
-                    doc = load_document(path, self.corpus_dir)
-                    known = {"title": doc.title, "date": doc.date}
-                except (ValueError, UnicodeDecodeError):
-                    known = {"title": path.stem, "date": ""}
+            filename = shown_name(str(side.get("filename") or path.name))
+            known = indexed.get(doc_id) or {"title": side.get("title") or Path(filename).stem, "date": side.get("date") or ""}
             rows.append({
                 "doc_id": doc_id, "title": known.get("title", ""), "date": known.get("date", ""),
-                "filename": side.get("filename") or path.name, "added": side.get("added") or _mtime(path),
+                "filename": filename, "added": side.get("added") or _mtime(path),
                 "paragraphs": paragraphs.get(doc_id, 0), "indexed": doc_id in indexed,
             })
         return rows
@@ -140,19 +161,19 @@ class KnowledgeBases:
         self.default = KnowledgeBase(settings.kb_name, Path(settings.corpus_dir), Path(settings.index_dir))
 
     def names(self) -> list[str]:
-        others = sorted(p.name for p in self.root.glob("*") if p.is_dir() and NAME.match(p.name)) if self.root.is_dir() else []
+        others = sorted(p.name for p in self.root.glob("*") if p.is_dir() and NAME.fullmatch(p.name)) if self.root.is_dir() else []
         return [self.default.name] + [n for n in others if n != self.default.name]
 
     def get(self, name: str) -> KnowledgeBase:
         if name == self.default.name:
             return self.default
-        if not NAME.match(name or "") or not (self.root / name).is_dir():
+        if not NAME.fullmatch(name or "") or not (self.root / name).is_dir():
             raise UnknownBase(f"no knowledge base {str(name)[:100]!r} (there are: {', '.join(self.names())})")
         return KnowledgeBase(name, self.root / name / "corpus", self.root / name / "index")
 
     def create(self, name: str, title: str | None = None, description: str | None = None,
                examples: list[str] | None = None) -> KnowledgeBase:
-        if not NAME.match(name or ""):
+        if not NAME.fullmatch(name or ""):
             raise KnowledgeBaseError(
                 "a knowledge base name is 1–40 letters, digits, Chinese characters, '-' or '_' (no paths, dots or spaces)")
         if name in self.names():
@@ -164,6 +185,20 @@ class KnowledgeBases:
         kb.set_page(title=title or name, description=description, examples=examples or [])
         return kb
 
+    def delete(self, name: str) -> None:
+        """Remove a base and everything in it; the default base stays (it is the installation's own corpus)."""
+        kb = self.get(name)
+        if kb is self.default:
+            raise KnowledgeBaseError(f"the default knowledge base {name!r} cannot be deleted")
+        trash = self.root / f".deleted-{name}-{uuid.uuid4().hex[:6]}"
+        os.replace(self.root / name, trash)  # gone from the list at once, even if removing the files takes long
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def shown_name(filename: str) -> str:
+    """A file name as it may be shown: without controls, bidi overrides or zero-width characters."""
+    return _HIDDEN.sub("", filename)
+
 
 def check_file_name(filename: str) -> str:
     """A plain file name with a readable extension, or a KnowledgeBaseError saying what is wrong with it."""
@@ -171,22 +206,35 @@ def check_file_name(filename: str) -> str:
     if not filename or not filename.strip():
         raise KnowledgeBaseError("a file has no name")
     if len(filename) > FILE_NAME_CHARS:
-        raise KnowledgeBaseError(f"{shown}…: the file name is longer than {FILE_NAME_CHARS} characters")
-    if any(ord(c) < 32 for c in filename) or "/" in filename or "\\" in filename or filename in (".", ".."):
-        raise KnowledgeBaseError(f"{shown!r}: a file name must not hold a path, NUL or control characters")
+        raise KnowledgeBaseError(f"{shown_name(shown)}…: the file name is longer than {FILE_NAME_CHARS} characters")
+    if _HIDDEN.search(filename) or "/" in filename or "\\" in filename or filename in (".", ".."):
+        # repr() writes the hidden characters as escapes (\u202e), so the message shows what was sent
+        raise KnowledgeBaseError(f"{shown!r}: a file name must not hold a path, NUL, control, bidi or zero-width characters")
     if filename.lower().endswith(SIDECAR) or Path(filename).suffix.lower() not in SUFFIXES:
         raise KnowledgeBaseError(f"{shown}: unsupported file type (use {', '.join(SUFFIXES)})")
     return filename
 
 
-def read_upload(filename: str, path: Path):
-    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by name."""
+def sniff(filename: str, path: Path, settings: Settings | None = None) -> None:
+    """Refuse now, by name, what is plainly not its type; reading it is the job's. Header-level checks
+    only (``rag.formats.sniff``: first bytes, a PDF's end marker, an image's header), never parsing."""
+    from .formats import FormatError, sniff as sniff_format
+
+    try:
+        sniff_format(path, Path(filename).suffix.lower(), settings)
+    except FormatError as exc:
+        raise KnowledgeBaseError(f"{filename}: {exc}") from None
+
+
+def read_upload(filename: str, path: Path, settings: Settings | None = None):
+    """Read an uploaded file (saved under a name with its extension) as indexing will, so a bad file is refused now, by
+    name (``rag add``; the server's upload only sniffs). OCR is left to the index job (seconds a page)."""
     import yaml
 
     if path.stat().st_size == 0:
         raise KnowledgeBaseError(f"{filename}: the file is empty")
     try:
-        return load_document(path, filename=filename)
+        return load_document(path, filename=filename, settings=settings, ocr=False)
     except UnicodeDecodeError:
         raise KnowledgeBaseError(f"{filename}: not UTF-8 text") from None
     except (ValueError, yaml.YAMLError) as exc:  # the format readers' errors say what is wrong in plain words

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.sample_files import cjk_font, encrypted_pdf, zip_bomb
-from rag.formats import MAX_UNPACKED_BYTES, READERS, FormatError, _paragraphs, date_in_text, read_docx, read_pdf
+from rag.config import Settings
+from rag.formats import READERS, FormatError, _paragraphs, date_in_text, read_docx, read_pdf
 
 fpdf = pytest.importorskip("fpdf")
 pypdf = pytest.importorskip("pypdf")
@@ -174,7 +175,7 @@ def test_bad_files_raise_readable_errors(tmp_path: Path, name: str, make, messag
         READERS[path.suffix](path)
     assert "Traceback" not in str(raised.value) and len(str(raised.value)) < 300
     if name == "bomb.docx":
-        assert path.stat().st_size < 2 * 1024 * 1024 and MAX_UNPACKED_BYTES < 250 * 1024 * 1024
+        assert path.stat().st_size < 2 * 1024 * 1024 and Settings().office_max_unpacked_mb < 250
 
 
 @pytest.mark.parametrize(

@@ -271,3 +271,28 @@ def test_documents_page_uploads_word_and_pdf_then_asks_and_deletes(browser, libr
     assert "265万标箱" not in after.inner_text()
     context.close()
     assert not problems, problems
+
+
+def test_a_scanned_page_is_read_by_ocr_and_its_citation_is_marked(browser, library, tmp_path):
+    pytest.importorskip("rapidocr", reason="OCR needs the ocr extra")
+    from tests.sample_files import rendered_page
+
+    scan = tmp_path / "扫描通知.png"
+    rendered_page(["白沙镇自来水厂改造工程总投资为2860万元，计划于2026年6月完工。"], height=400, title="白沙镇供水通知").save(scan)
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    tab = context.new_page()
+    problems = []
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    tab.goto(f"{library.url}/documents")
+    tab.set_input_files("#files", [str(scan)])
+    expect(tab.locator(f'#uploads li[data-file="{scan.name}"] .state')).to_contain_text("完成", timeout=120_000)
+    tab.click("#chat-link")
+    answer = ask(tab, "白沙镇自来水厂改造工程总投资是多少")
+    assert any("2860万元" in text for text in answer.locator("mark").all_inner_texts()), answer.inner_text()
+    first = answer.locator(".cite").first
+    expect(first.locator(".ocr-label")).to_have_text("识别文本")
+    tab.screenshot(path=SHOTS / "ocr-citation.png", full_page=True)
+    seed = ask(tab, SEED)  # text that was never OCR'd carries no label
+    expect(seed.locator(".ocr-label")).to_have_count(0)
+    context.close()
+    assert not problems, problems

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     try:
-        engine = Engine(settings)
+        engine = Engine(settings, allow_empty=True)  # an empty base serves, so documents can be uploaded
     except IndexUnavailable as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

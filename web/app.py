@@ -17,10 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.config import Settings, get_settings
-from rag.engine import Engine
+from rag.engine import EmptyBase, Engine
 from rag.index import IndexUnavailable
 from rag.writer import AnswerWriter
 
+from .guards import Guards
 from .library import Library
 from .routes import api, kbs, openai_api, pages
 
@@ -77,18 +78,21 @@ async def _watch_index(app: FastAPI) -> None:
         for engine in app.state.library.engines():
             try:
                 if await asyncio.to_thread(engine.reload_if_changed):
-                    log.info("now serving index %s", engine.index.version)
+                    log.info("now serving index %s", engine.index.version if engine.index else "(none: no documents)")
             except IndexUnavailable as exc:
-                log.warning("new index not loaded, still serving %s: %s", engine.index.version, exc)
+                log.warning("new index not loaded, still serving %s: %s", engine.index.version if engine.index else "nothing", exc)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    from rag.parsing import quieten
+
     settings = settings or get_settings()
+    quieten()  # a malformed PDF read in this process (rag add, tests) must not flood the log either
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
-            app.state.engine = Engine(settings)
+            app.state.engine = Engine(settings, allow_empty=True)  # an empty default base starts: users upload
         app.state.library = Library(settings, app.state.engine)
         await asyncio.to_thread(app.state.engine.warm_up)
         watcher = asyncio.create_task(_watch_index(app))
@@ -118,6 +122,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return JSONResponse(status_code=400, content=openai_api.error_body(_readable(errors), 400, param=where or None))
         return JSONResponse(status_code=422, content={"detail": errors, "message": _readable(errors)})
 
+    @app.exception_handler(EmptyBase)
+    async def emptied(request: Request, exc: EmptyBase) -> JSONResponse:
+        """The base's last document was deleted while this question was on its way: 409, as for an empty base."""
+        message = f"no documents in this knowledge base (the last one was just deleted): {exc}"
+        if _openai(request):
+            return JSONResponse(status_code=409, content=openai_api.error_body(message, 409, "model", "knowledge_base_empty"))
+        return JSONResponse(status_code=409, content={"detail": message, "message": message})
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Every JSON error carries a readable ``message``, like validation errors do."""
@@ -130,6 +142,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             body = openai_api.error_body(message, exc.status_code, getattr(exc, "param", None), code, getattr(exc, "kind", None))
             return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "message": message}, headers=headers)
+
+    app.add_middleware(Guards, settings=settings)  # body cap and same-origin writes, before any route or key check
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

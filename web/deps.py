@@ -12,12 +12,13 @@ from rag.engine import Engine
 from .library import Library, NoDocuments
 
 
-def get_engine(request: Request) -> Engine:
-    """The default knowledge base's engine."""
+async def get_engine(request: Request) -> Engine:
+    """The default knowledge base's engine. Async (as ``get_library``): a sync dependency waits for a
+    thread of the pool, which 100 questions at once fill, and /health must not wait."""
     return request.app.state.engine
 
 
-def get_library(request: Request) -> Library:
+async def get_library(request: Request) -> Library:
     return request.app.state.library
 
 
@@ -39,12 +40,17 @@ def require_api_key(
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     """When ``RAG_API_KEY`` is set, the API needs it (``X-API-Key`` or ``Authorization: Bearer``)."""
+    if not has_api_key(request, x_api_key, authorization):
+        raise HTTPException(status_code=401, detail="a valid API key is required (Authorization: Bearer KEY, or the X-API-Key header)")
+
+
+def has_api_key(request: Request, x_api_key: str | None, authorization: str | None) -> bool:
+    """Whether the request may read and write: no key is set, or it carries the key."""
     expected = request.app.state.settings.api_key
     if not expected:
-        return
+        return True
     given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
-    if not given or not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail="a valid API key is required (Authorization: Bearer KEY, or the X-API-Key header)")
+    return bool(given) and secrets.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

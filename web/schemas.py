@@ -76,6 +76,7 @@ class CitationOut(BaseModel):
     heading: str = ""
     kind: str = "body"
     found_by: list[str] = Field(default_factory=list, description="retrievers that found it: dense, bm25")
+    ocr: bool = Field(default=False, description="the passage was read off a scanned page or image by OCR (识别文本): check it against the file")
 
 
 class ConflictValue(BaseModel):

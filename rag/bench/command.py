@@ -22,8 +22,7 @@ SECTIONS = {
     "load": "load:bench_load",
     "scale": "scale:bench_scale",
     "runtime": "runtimes:bench_runtime",
-    # The upload load check (rag/bench_upload.py, under way) joins here as one more "name": "module:function"
-    # entry, with its title in report.TITLES and its figures in report.section_figures.
+    "uploads": "uploads:bench_uploads",
 }
 SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
 GOLD = Path("eval/questions.jsonl")

@@ -15,7 +15,7 @@ from .load import LOAD_REQUESTS
 # The sections in report order, with their titles.
 TITLES = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
           "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load",
-          "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8"}
+          "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8", "uploads": "8. Uploads under load"}
 NAME = "bench"  # reports are bench-<stamp>.md, .json and (with scale) -scale.png
 
 
@@ -184,4 +184,6 @@ def section_figures(name: str, data: dict) -> dict:
         return {f"{variant} rps": v.get("throughput_rps") for variant, v in variants.items()}
     if name == "runtime":
         return {f"{rt} ask_over_torch": v.get("Engine.ask") for rt, v in data.get("over_torch", {}).items()}
+    if name == "uploads":
+        return {"health_max_ms": data.get("health_max_ms"), "every_upload_ended": data.get("every_upload_ended")}
     return {}

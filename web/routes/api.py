@@ -58,8 +58,12 @@ def _event(name: str, data: dict) -> str:
 
 
 @router.get("/health", response_model=Health)
-def health(engine: EngineDep) -> Health:
+async def health(engine: EngineDep) -> Health:
+    """Up, and what is served. On the event loop, not the thread pool: uploads and 100 questions at
+    once fill the pool's threads, and a load balancer's check must still answer at once."""
     index = engine.index
+    if index is None:  # the default base is empty: the server is up, waiting for uploads
+        return Health(status="ok", documents=0, chunks=0, model=engine.embedder.name, index_version="", built_at="")
     return Health(
         status="ok", documents=index.manifest["documents"], chunks=index.manifest["chunks"],
         model=index.manifest["model"], index_version=index.version, built_at=index.manifest["built_at"],
@@ -73,4 +77,4 @@ def reload(engine: EngineDep) -> dict:
         changed = engine.reload_if_changed()
     except IndexUnavailable as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    return {"reloaded": changed, "index_version": engine.index.version}
+    return {"reloaded": changed, "index_version": engine.index.version if engine.index else None}

@@ -128,7 +128,14 @@ def _unknown_model(request: Request, model: str) -> OpenAIError:
 
 
 def _question(request: Request, body: ChatRequest) -> tuple[str, list[str]]:
-    """The last user message is the question; earlier user messages are its history."""
+    """The last user message is the question; earlier user messages are its history.
+
+    Every message's text counts toward ``RAG_MAX_CHAT_CHARS``, not only the question's: 200 messages
+    of 1 MB each would otherwise be read, counted and tokenised for nothing."""
+    cap = request.app.state.settings.max_chat_chars
+    if sum(len(m.text()) for m in body.messages) > cap:
+        raise OpenAIError(400, f"messages: their text is longer than {cap} characters in all (RAG_MAX_CHAT_CHARS)",
+                          param="messages")
     asked = [m.text() for m in body.messages if m.role == "user"]
     if not asked:
         raise OpenAIError(400, "messages: needs at least one message with role 'user' (the question)", param="messages")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from rag.kb import UnknownBase
 
-from ..deps import LibraryDep
+from ..deps import LibraryDep, has_api_key
 from ..library import Library, NoDocuments
 
 router = APIRouter(tags=["pages"])
@@ -62,17 +64,23 @@ def _problem(request: Request, status: int, message: str) -> HTMLResponse:
 
 @router.get("/articles/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
 def article(request: Request, doc_id: str, library: LibraryDep, p: str | None = None, hl: str | None = None,
-            kb: str | None = None) -> HTMLResponse:
+            kb: str | None = None, x_api_key: Annotated[str | None, Header()] = None,
+            authorization: Annotated[str | None, Header()] = None) -> HTMLResponse:
     """The whole article, paragraph by paragraph as indexed (so ``p`` matches a citation's paragraph).
 
-    ``doc_id`` is only ever a key into the loaded index, never a path on disk.
+    ``doc_id`` is only ever a key into the loaded index, never a path on disk. With ``RAG_API_KEY``
+    set it needs the key: a browser following a citation link gets a page that asks for it (as the
+    chat page does) and fetches the article with it. A document deleted from the corpus is not
+    shown, even while the job that takes it out of the index is still running.
     """
+    if not has_api_key(request, x_api_key, authorization):
+        return templates.TemplateResponse(request, "key.html", {}, status_code=401)
     try:
         index = library.engine(kb).index  # one version for the whole page
     except (UnknownBase, NoDocuments) as exc:
         return _problem(request, 404, f"没有这篇文章 (no such article): {exc}")
     document = index.documents.get(doc_id)
-    if document is None:
+    if document is None or library.is_deleted(kb, doc_id):
         return _problem(request, 404, f"没有这篇文章：“{doc_id[:200]}” (no such article)")
     chunks = [chunk for chunk in index.chunks if chunk.doc_id == doc_id]
     numbered = {chunk.paragraph: chunk for chunk in chunks}

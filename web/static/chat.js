@@ -95,7 +95,8 @@
         el("p", { class: "cite-title" },
           el("span", { class: "rank" }, `[${c.rank}]`), " ",
           el("a", { href: articleHref(c.doc_id, c.paragraph, c.highlight) }, c.title || c.doc_id)),
-        el("p", { class: "cite-meta" }, meta),
+        el("p", { class: "cite-meta" }, meta,
+          ...(c.ocr ? [" ", el("span", { class: "ocr-label", title: "这段文字由 OCR 从扫描页或图片识别，可能有错字 (OCR text)" }, "识别文本")] : [])),
         ...passage(c)));
     }
     return list;

@@ -29,7 +29,8 @@
     return h;
   }
 
-  // A write that needs the API key asks for it once (kept in this browser), then is sent again.
+  // A request that needs the API key (every write, and reading documents and jobs when a key is set)
+  // asks for it once (kept in this browser), then is sent again.
   async function send(method, url, body) {
     for (let attempt = 0; attempt < 2; attempt++) {
       const response = await fetch(url, { method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
@@ -47,7 +48,7 @@
 
   // --- the list ---------------------------------------------------------------------------------
   async function refresh() {
-    const response = await fetch(`${base}/documents`);
+    const response = await send("GET", `${base}/documents`);
     if (!response.ok) {
       $("list-note").textContent = await message(response);
       return;
@@ -107,18 +108,20 @@
   // --- uploads ----------------------------------------------------------------------------------
   async function follow(job, show) {
     for (;;) {
-      const response = await fetch(`/jobs/${job.id}`);
+      const response = await send("GET", `/jobs/${job.id}`);
       const state = response.ok ? await response.json() : { state: "failed", error: await message(response) };
       show(state);
-      if (state.state === "done" || state.state === "failed") return state;
+      if (["done", "failed", "cancelled"].includes(state.state)) return state;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 
   function stageText(job) {
     if (job.state === "failed") return `失败 failed：${job.error}`;
+    if (job.state === "cancelled") return "已取消 cancelled";
     if (job.state === "done") return "完成，可以提问 ready";
     if (job.stage === "embedding") return `嵌入 embedding ${job.done}/${job.total}`;
+    if (job.stage && job.stage.startsWith("OCR")) return `识别 ${job.stage}`;
     if (job.state === "queued") return "排队中 queued";
     return "读取中 reading";
   }
@@ -160,7 +163,15 @@
         return;
       }
       setState("读取中 reading", "reading");
+      const cancel = el("button", { type: "button", class: "quiet cancel" }, "取消");
+      cancel.addEventListener("click", async () => {
+        cancel.disabled = true;
+        const response = await send("DELETE", `/jobs/${body.job.id}`);
+        if (!response.ok) setState(await message(response), "failed");
+      });
+      row.append(cancel);
       const done = await follow(body.job, (job) => setState(stageText(job), job.state === "done" ? "ready" : job.state));
+      cancel.remove();
       setState(stageText(done), done.state === "done" ? "ready" : "failed");
       refresh();
     });
@@ -193,6 +204,14 @@
     const response = await send("POST", "/kbs", { name: data.get("name"), title: data.get("title") || null });
     if (response.ok) window.location.href = `/documents?kb=${encodeURIComponent(data.get("name"))}`;
     else $("new-note").textContent = await message(response);
+  });
+
+  const deleteBase = $("delete-kb");
+  if (deleteBase) deleteBase.addEventListener("click", async () => {
+    if (!window.confirm(`删除知识库“${kb}”及其全部文档？此操作无法撤销。\nDelete this knowledge base and all its documents?`)) return;
+    const response = await send("DELETE", base);
+    if (response.ok) window.location.href = "/documents";
+    else $("delete-note").textContent = await message(response);
   });
 
   const kbSelect = $("kb-select");

@@ -1,4 +1,4 @@
-"""Plain text out of PDF and Word (.docx) files, for the knowledge base.
+"""What every format reader shares: the error type, the result, dates, and undoing line wrapping.
 
 Uploaded files are untrusted: every failure becomes a `FormatError` whose message can be shown
 to the user as is, never a library traceback.  The text keeps the structure that helps chunking
@@ -7,9 +7,10 @@ and citing: paragraphs separated by one blank line, Word headings as Markdown "#
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
@@ -19,14 +20,95 @@ class FormatError(ValueError):
     """A file that cannot be read as what its name says; the message says why in plain words (it is shown to users)."""
 
 
+class Unsupported(FormatError):
+    """The file may be fine, but this server cannot read its kind (a missing tool or extra, a refused type)."""
+
+
 @dataclass(frozen=True)
 class Extracted:
     text: str  # paragraphs separated by one blank line; headings as Markdown "# " / "## " lines
     title: str  # "" when unknown: the caller falls back (e.g. to the file name)
     date: str  # "YYYY-MM-DD" (or "YYYY-MM" / "YYYY"), "" when unknown
+    ocr_spans: tuple[tuple[int, int], ...] = ()  # [start, end) ranges of `text` that OCR read off page images
+    ocr_pending: int = 0  # pages (images) left for OCR when read with Reading(ocr=False): the text is not whole yet
 
 
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a DOCX (zip) that would unpack to more than this is refused (zip bomb)
+@dataclass
+class Reading:
+    """How to read one file: the limits (``rag.config.Settings``), whether OCR may run now, and whom to tell.
+
+    The upload request reads with ``ocr=False``: everything is checked (type, size, pages, page bound)
+    but page images are left for the index job, which reads with ``ocr=True`` and reports each page."""
+
+    settings: object = None
+    ocr: bool = True
+    progress: Callable[[str], None] = lambda message: None
+    name: str = ""  # the file's name as the user knows it (for progress and errors)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.settings is None:
+            from ..config import get_settings
+
+            self.settings = get_settings()
+
+    def check_time(self, what: str) -> None:
+        """Raise once this file has taken longer than ``parse_seconds`` (OCR is not timed here: it runs after the
+        text is read, and the index job's reader allows each OCR page that long again)."""
+        limit = self.settings.parse_seconds
+        if time.monotonic() - self.started > limit:
+            raise FormatError(f"reading {what} took longer than the limit of {limit:g} s (RAG_PARSE_SECONDS); refused")
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: legacy Office, or an Office file encrypted with a password
+
+
+def check_not_ole(magic: bytes, kind: str) -> None:
+    """An Office Open XML file starting as a Compound File: encrypted, or the old format renamed."""
+    if magic[:8] == OLE_MAGIC:
+        raise FormatError(f"the {kind} is password-protected (encrypted) or in the old binary format; "
+                          f"remove the password / save it as {kind} and upload it again")
+
+
+def check_office(path: Path, reading: Reading, kind: str) -> None:
+    """An Office Open XML file (.docx .pptx .xlsx) that is safe to hand to its library: a zip, no macros,
+    and no more inflated bytes than the limit (see :func:`check_unpacked`)."""
+    _check_not_empty(path)
+    with open(path, "rb") as f:
+        check_not_ole(f.read(8), kind)
+    if not zipfile.is_zipfile(path):
+        raise FormatError(f"not a {kind} file (not a zip package)")
+    check_unpacked(path, reading, kind)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in zf.namelist() else b""
+    except Exception as e:
+        raise FormatError(f"the {kind} is damaged or unreadable: {e}") from e
+    if b"macroEnabled" in types or b"vbaProject" in types:
+        raise Unsupported(f"unsupported file type: the {kind} holds macros (a .docm/.pptm/.xlsm renamed); "
+                          f"save it as a plain {kind} without macros")
+
+
+def check_unpacked(path: Path, reading: Reading, kind: str) -> None:
+    """Inflate every member of an Office (zip) file into nothing, counting the bytes that really come out.
+
+    The zip directory's sizes are what the file claims; the count is what parsing would hold in memory."""
+    limit = int(reading.settings.office_max_unpacked_mb * 2**20)
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as member:
+                    while block := member.read(1 << 20):
+                        total += len(block)
+                        if total > limit:
+                            raise FormatError(
+                                f"the {kind} would unpack to more than {reading.settings.office_max_unpacked_mb:g} MB "
+                                "(RAG_OFFICE_MAX_UNPACKED_MB); refused as unsafe")
+    except FormatError:
+        raise
+    except Exception as e:  # BadZipFile, a CRC error, an unsupported compression method
+        raise FormatError(f"the {kind} is damaged or unreadable: {e}") from e
 
 _DATE = re.compile(
     r"(?<!\d)((?:19|20)\d\d)\s*(?:年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?|([-/.])(\d{1,2})\4(\d{1,2})(?!\d))"
@@ -88,7 +170,7 @@ def _check_not_empty(path: Path) -> None:
 
 def _title(raw: object) -> str:
     """A metadata title worth showing, without the "Microsoft Word - x.docx" wrapping tools add."""
-    title = re.sub(r"^Microsoft Word\s*-\s*", "", str(raw or "").strip(), flags=re.IGNORECASE)
+    title = re.sub(r"^Microsoft Word\s*-\s*", "", str(raw or "")[:1000].strip(), flags=re.IGNORECASE)
     title = re.sub(r"\.(docx?|pdf|wps)$", "", title, flags=re.IGNORECASE).strip()
     return "" if title.lower() in _BOILERPLATE_TITLES else title
 
@@ -146,91 +228,3 @@ def _paragraphs(lines: list[str]) -> list[str]:
             paragraphs.append(text)
         previous = text
     return paragraphs
-
-
-def read_pdf(path: Path) -> Extracted:
-    """The text layer of a PDF (no OCR), without page furniture, re-flowed into paragraphs."""
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
-
-    _check_not_empty(path)
-    with open(path, "rb") as f:
-        if f.read(5) != b"%PDF-":
-            raise FormatError("not a PDF file (its content is not PDF)")
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise FormatError("the PDF is password-protected; remove the password and upload it again")
-        raw = [_CONTROL.sub("", page.extract_text() or "").splitlines() for page in reader.pages]
-        meta = reader.metadata
-        title, created = (_title(meta.title), _iso_day(meta.creation_date)) if meta else ("", "")
-    except FormatError:
-        raise
-    except DependencyError as e:  # AES without the optional `cryptography` package
-        raise FormatError(f"the PDF is encrypted in a way this server cannot open ({e})") from e
-    except Exception as e:  # pypdf raises many kinds (PdfReadError, KeyError, ValueError, ...)
-        raise FormatError(f"the PDF is damaged or unreadable: {e}") from e
-    lines = [ln for page in _drop_page_furniture(raw) for ln in page]
-    text = "\n\n".join(_paragraphs(lines))
-    if not text.strip():
-        raise FormatError("the PDF has no text layer (scanned or blank pages); OCR is not supported")
-    first_page = "\n".join(raw[0]) if raw else ""
-    return Extracted(text, title, date_in_text(text) or date_in_text(first_page) or created)
-
-
-def read_docx(path: Path) -> Extracted:
-    """Paragraphs, headings (as Markdown) and tables (one line per row) of a Word .docx, in order.
-
-    The declared unpacked size is checked before parsing; `zipfile` never inflates a member
-    past its declared size, so the check cannot be dodged by lying in the zip directory.
-    """
-    import docx
-    from docx.table import Table
-
-    _check_not_empty(path)
-    if not zipfile.is_zipfile(path):
-        raise FormatError("not a Word .docx file (not a zip package)")
-    blocks: list[str] = []
-    first_heading = ""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            if sum(info.file_size for info in zf.infolist()) > MAX_UNPACKED_BYTES:
-                raise FormatError(
-                    f"the .docx would unpack to more than {MAX_UNPACKED_BYTES // 2**20} MB; refused as unsafe"
-                )
-        document = docx.Document(str(path))
-        for block in document.iter_inner_content():
-            if isinstance(block, Table):
-                rows = []
-                for row in block.rows:
-                    cells: list = []  # a merged cell is repeated in row.cells: keep it once
-                    for cell in row.cells:
-                        if not any(cell._tc is seen._tc for seen in cells):
-                            cells.append(cell)
-                    texts = [" ".join(c.text.split()) for c in cells]
-                    if any(texts):
-                        rows.append(" | ".join(texts))
-                if rows:
-                    blocks.append("\n".join(rows))
-                continue
-            text = block.text.strip()
-            if not text:
-                continue
-            style = block.style.name if block.style is not None else ""
-            level = 1 if style == "Title" else int(m[1]) if (m := re.fullmatch(r"Heading (\d)", style)) else 0
-            if level == 1 and not first_heading:
-                first_heading = text
-            blocks.append(f"{'#' * min(level, 3)} {text}" if level else text)
-        props = document.core_properties
-        title, created = _title(props.title), _iso_day(props.created)
-    except FormatError:
-        raise
-    except Exception as e:  # python-docx, zipfile and lxml errors alike
-        raise FormatError(f"the Word document is damaged or unreadable: {e}") from e
-    text = "\n\n".join(blocks)
-    if not text:
-        raise FormatError("the document has no text")
-    return Extracted(text, title or first_heading, date_in_text(text) or created)
-
-
-READERS: dict[str, Callable[[Path], Extracted]] = {".pdf": read_pdf, ".docx": read_docx}
