@@ -181,19 +181,14 @@ class Engine:
         top passages among those documents and the caller's ``filters``."""
         parsed = state.reader(question, history)
         named = state.scope(parsed.text)
-        within = None
-        if filters or named:
-            chunks = state.index.chunks
-            within = {row for row, chunk in enumerate(chunks)
-                      if (not filters or filters.admits(chunk)) and (not named or chunk.doc_id in named)}
+        # A document the index lacks (named is empty) limits nothing: the passages found are shown, none answers.
+        within = state.scope.rows(filters, named or None)
         query = Query(parsed.text, parsed.keywords)
         return parsed, named, state.searcher(query, k=k or state.answerer.depth, mode=mode, within=within)
 
     def _answer(self, state: _State, question: str, history: list[str] | None, top_k: int, mode: str,
                 filters: Filters | None = None):
         parsed, named, hits = self._retrieve(state, question, history, max(top_k, state.answerer.depth, timeline.HITS), mode, filters)
-        if named is not None and not named:  # it names a document the archive lacks (2019年的报告)
-            hits = state.searcher(Query(parsed.text, parsed.keywords), k=max(top_k, state.answerer.depth), mode=mode)  # shown, not answered
         return parsed, state.answerer(parsed, hits, top_k=top_k, named=named)
 
 
@@ -216,6 +211,6 @@ def _citations(answer: Answer) -> list[Citation]:
         citations.append(Citation(
             rank=rank, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
             paragraph=chunk.paragraph, text=chunk.text, score=round(reading.hit.score, 4), highlight=highlight,
-            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by, ocr=getattr(chunk, "ocr", False),
+            heading=chunk.heading, kind=chunk.kind, found_by=reading.hit.found_by, ocr=chunk.ocr,
         ))
     return citations

@@ -57,10 +57,10 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.doc_ids or self.date_from or self.date_to)
 
-    def admits(self, chunk: Chunk) -> bool:
-        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+    def admits(self, doc_id: str, date: str) -> bool:
+        """A document (its id and ISO date) passes: one of the ids asked, dated within the range."""
+        if self.doc_ids and doc_id not in self.doc_ids:
             return False
-        date = chunk.date or ""
         return not ((self.date_from and (not date or date < self.date_from)) or (self.date_to and (not date or date[:len(self.date_to)] > self.date_to)))
 
 
@@ -80,9 +80,15 @@ class Scope:
 
     def __init__(self, chunks: list[Chunk]) -> None:
         seen: dict[str, Document] = {}
-        for chunk in chunks:
+        self._rows: dict[str, list[int]] = {}  # each document's rows in the index, and its date
+        self._dates: dict[str, str] = {}
+        for row, chunk in enumerate(chunks):
             seen.setdefault(chunk.doc_id, Document(chunk.doc_id, chunk.title, chunk.year))
+            self._rows.setdefault(chunk.doc_id, []).append(row)
+            self._dates.setdefault(chunk.doc_id, chunk.date or "")
         self.documents = list(seen.values())
+        self._series = [(d.doc_id, d.series) for d in self.documents if d.series]
+        self._title_chars = {d.doc_id: set(normalize(d.title)) for d in self.documents}
         kinds = sorted({d.kind for d in self.documents if d.kind}, key=len, reverse=True)
         # The year, then at most 10 characters that are all the title's own (政府工作 of 政府工作报告), then its kind.
         self._named = re.compile(rf"((?:19|20)\d{{2}})年(?:的|度)?([\u4e00-\u9fff]{{0,10}}?)({'|'.join(map(re.escape, kinds))})") if kinds else None
@@ -91,8 +97,17 @@ class Scope:
         text = normalize(question)
         named = self._by_year(text)
         if named is None:
-            named = frozenset(d.doc_id for d in self.documents if d.series and d.series in text) or None
+            named = frozenset(doc_id for doc_id, series in self._series if series in text) or None
         return named
+
+    def rows(self, filters: Filters | None, named: frozenset[str] | None) -> set[int] | None:
+        """The index rows of the documents both the caller's ``filters`` and the question (``named``) admit;
+        None when neither limits anything."""
+        if not filters and named is None:
+            return None
+        return {row for doc_id, rows in self._rows.items()
+                if (named is None or doc_id in named) and (not filters or filters.admits(doc_id, self._dates[doc_id]))
+                for row in rows}
 
     def _by_year(self, text: str) -> frozenset[str] | None:
         if self._named is None:
@@ -100,7 +115,7 @@ class Scope:
         named = None
         for match in self._named.finditer(text):
             year, middle, kind = int(match.group(1)), match.group(2), match.group(3)
-            of_kind = [d for d in self.documents if d.kind == kind and set(middle) <= set(normalize(d.title))]
+            of_kind = [d for d in self.documents if d.kind == kind and set(middle) <= self._title_chars[d.doc_id]]
             if not of_kind:
                 continue  # the words between are not a title's (2024年电子信息产业发展报告 when no title says 电子信息)
             named = (named or frozenset()) | {d.doc_id for d in of_kind if d.year == year}
