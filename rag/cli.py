@@ -106,6 +106,7 @@ def reader_train(
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps (a smoke run)")] = None,
     init_delta: Annotated[Optional[Path], typer.Option("--init-from", help="continue from a trained delta (e.g. rag/data/reader); its manifest's history is kept")] = None,
     answer_negatives: Annotated[float, typer.Option("--answer-negatives", min=0, max=1, help="share of questions also shown their passage with the answer's sentences cut out, as no-answer cases")] = 0.0,
+    keyword_queries: Annotated[float, typer.Option("--keyword-queries", min=0, max=1, help="share of questions also trained in a keyword form people type")] = 0.0,
 ) -> None:
     """Fine-tune the span reader on public Chinese QA data; resumes from OUT/checkpoint.pt.
 
@@ -122,7 +123,7 @@ def reader_train(
     config = TrainConfig(data=[str(f) for f in files], out=str(out), base_model=str(ensure_model(settings.home)),
                          epochs=epochs, frozen_layers=frozen_layers, learning_rate=learning_rate, seed=seed,
                          threads=threads, max_steps=max_steps, init_delta=str(init_delta) if init_delta else None,
-                         answer_negatives=answer_negatives)
+                         answer_negatives=answer_negatives, keyword_queries=keyword_queries)
     checkpoint = train(config)
     typer.echo(f"trained: {checkpoint}")
 
@@ -132,6 +133,8 @@ def reader_pack(
     out: Annotated[Path, typer.Option("--out", help="folder for the pack (about 20 MB)")] = Path(".rag/reader-pack"),
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="SQuAD-format training file (repeat); the first also gives the validation articles")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 13,
+    answer_negatives: Annotated[float, typer.Option("--answer-negatives", min=0, max=1, help="share of questions also shown their passage with the answer's sentences cut out")] = 0.0,
+    keyword_queries: Annotated[float, typer.Option("--keyword-queries", min=0, max=1, help="share of questions also trained in a keyword form people type")] = 0.0,
 ) -> None:
     """Pack the training windows and the 4-bit base weights for full fine-tuning on a CUDA GPU
     (``python3 -m rag.reader.gpu --pack OUT --out RUN`` there, then ``rag reader export --from RUN``).
@@ -147,7 +150,7 @@ def reader_pack(
     if missing:
         fail(f"training data not found: {', '.join(missing)}")
     config = TrainConfig(data=[str(f) for f in files], out="gpu", base_model=str(ensure_model(get_settings().home)),
-                         frozen_layers=0, seed=seed)
+                         frozen_layers=0, seed=seed, answer_negatives=answer_negatives, keyword_queries=keyword_queries)
     typer.echo(f"packed: {pack(config, out)}")
 
 
@@ -236,11 +239,15 @@ def reader_eval(
     delta: Annotated[Optional[Path], typer.Option("--delta", help="a trained delta folder instead of the shipped one")] = None,
     min_em: Annotated[Optional[float], typer.Option("--min-em")] = None,
     min_f1: Annotated[Optional[float], typer.Option("--min-f1")] = None,
+    min_auc: Annotated[Optional[float], typer.Option("--min-auc", help="near misses: answerable told from unanswerable")] = None,
+    min_not_found: Annotated[Optional[float], typer.Option("--min-not-found", help="near misses declined at the product's threshold")] = None,
 ) -> None:
     """Reading comprehension: the reader alone with the gold passage given (EM and F1 as CMRC scores them).
+    Questions marked is_impossible (near misses) are scored as the product declines a top-ranked passage.
 
     Example: rag reader eval --set ../shared/qa-data/cmrc2018_trial.json --limit 100 --min-f1 0.6
     """
+    from .answer import AnswerWeights
     from .reader.evaluate import reading_comprehension
     from .reader.reader import Reader
     from .reader.squad import load_examples
@@ -248,14 +255,19 @@ def reader_eval(
     if not data.is_file():
         fail(f"question file not found: {data}")
     try:
-        examples = load_examples(data)[:limit]
+        examples = load_examples(data, impossible=True)[:limit]
     except (ValueError, KeyError) as exc:
         fail(f"{data} is not a SQuAD-format file: {exc}")
     reader = Reader(_reader_path(delta), threads=get_settings().threads, runtime=get_settings().runtime)
-    result = reading_comprehension(reader, examples, progress=sys.stderr.isatty())
+    weights = AnswerWeights.load()  # a passage ranked first has a normalised retrieval score of 1
+    result = reading_comprehension(reader, examples, progress=sys.stderr.isatty(),
+                                   decline_below=weights.threshold - weights.retrieval)
     typer.echo(json.dumps({"set": data.name, **result}, ensure_ascii=False))
-    below = [f"{name} {result[key]} < {floor}" for name, key, floor in (("EM", "em", min_em), ("F1", "f1", min_f1))
-             if floor is not None and result[key] < floor]
+    measured = {**result, **{f"not_found_{k}": v for k, v in result.get("not_found", {}).items()}}
+    below = [f"{name} {measured.get(key)} < {floor}" for name, key, floor in (
+        ("EM", "em", min_em), ("F1", "f1", min_f1), ("AUC", "not_found_auc", min_auc),
+        ("not-found recall", "not_found_recall", min_not_found))
+        if floor is not None and (measured.get(key) is None or measured[key] < floor)]
     if below:
         fail("below the floor: " + ", ".join(below))
 

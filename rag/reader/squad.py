@@ -46,8 +46,9 @@ def _locate(context: str, text: str, start: int) -> int:
     return context.find(text)
 
 
-def load_examples(path: Path, simplify: bool | None = None) -> list[Example]:
-    """Every question of a SQuAD-format file with at least one locatable answer.
+def load_examples(path: Path, simplify: bool | None = None, impossible: bool = False) -> list[Example]:
+    """Every question of a SQuAD-format file with at least one locatable answer, and with
+    ``impossible`` also those marked ``is_impossible`` (SQuAD 2.0 style), with no answers.
 
     ``simplify`` converts traditional script to simplified; by default it is on when the file
     name says DRCD (the only traditional-script set here)."""
@@ -69,7 +70,7 @@ def load_examples(path: Path, simplify: bool | None = None) -> list[Example]:
                     if start >= 0 and text not in answers:
                         answers.append(text)
                         starts.append(start)
-                if answers:
+                if answers or (impossible and qa.get("is_impossible")):
                     examples.append(Example(str(qa["id"]), title, context, convert(qa["question"]).strip(),
                                             tuple(answers), tuple(starts)))
     return examples

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment import keyword_query
 from .features import MAX_LENGTH, NO_ANSWER, STRIDE, cut_windows, token_span
 from .reader import overlap, question_chars
 from .squad import Example, file_sha256, load_examples
@@ -46,6 +47,9 @@ class TrainConfig:
     # Share also given their passage with the answer's sentences cut out. 0.15 for 220 steps from the 2,500-step
     # delta: held-out EM 0.429 -> 0.418, F1 0.742 -> 0.730, near-miss AUC 0.920 -> 0.924; not shipped, off by default.
     answer_negatives: float = 0.0
+    # Share of questions also trained in a keyword form people type (rag/reader/augment.py); a near-miss
+    # window of such a question reads the keyword form half the time.
+    keyword_queries: float = 0.0
     validation_every: int = 20  # every n-th article of the first file is held out for validation
     seed: int = 13
     threads: int = 2
@@ -141,13 +145,22 @@ def build_windows(tokenizer, examples: list[Example], config: TrainConfig, rng: 
         if holding:
             window, (s, e) = rng.choice(holding)
             windows.append(TrainingWindow(window.input_ids, s, e))
+        asked = example.question
+        if config.keyword_queries and rng.random() < config.keyword_queries:
+            query = keyword_query(example.question, rng)
+            typed = [(w, span) for w in cut_windows(tokenizer, query, [example.context], config.max_length, config.stride)
+                     if (span := token_span(w, start, end))]
+            if query != example.question and typed:
+                window, (s, e) = rng.choice(typed)
+                windows.append(TrainingWindow(window.input_ids, s, e))
+                asked = query if rng.random() < 0.5 else asked
         if without and rng.random() < config.passage_negatives:
             window, _ = rng.choice(without)
             windows.append(TrainingWindow(window.input_ids, NO_ANSWER, NO_ANSWER))
         if i in negatives:
             windows.append(_read_window(tokenizer, example.question, negatives[i], config))
         if config.answer_negatives and rng.random() < config.answer_negatives and (cut_out := without_answer(example)):
-            windows.append(_read_window(tokenizer, example.question, cut_out, config))
+            windows.append(_read_window(tokenizer, asked, cut_out, config))
     return windows
 
 
