@@ -32,6 +32,9 @@ _CAPTION = re.compile(r"^(▲|■\s*图|图为)|记者\s*\S+\s*摄$|摄$")
 _BYLINE = re.compile(r"^(□|(\S{0,8}日报)?(首席)?记者\s|[(（]记者)")
 _ENDS_SENTENCE = re.compile(r"([。！？!?…；;：:]|——)[”’」』)）\"]*$")
 _OPENS_NEW = re.compile(r"^[“「『\"《【(（]")
+# A section number of Chinese documents (一、 （二） 第三章): 一、 and 第…章 open sections, （二） and 第…节 subsections.
+_NUMBERED = re.compile(r"^(?:(?P<top>[一二三四五六七八九十]+、|第[一二三四五六七八九十百]+(?:章|部分|篇))"
+                       r"|(?P<sub>[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+节))")
 _HEADLINE_SPACE = re.compile(r"^[^，,。]{2,40}[\u4e00-\u9fff”]\s+[\u4e00-\u9fff“][^，,。]{1,40}$")
 _REFERS_BACK = re.compile(r"^[“\"]?(这|该|此|其)")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])[”’」』]*")
@@ -123,7 +126,7 @@ def _blocks(text: str) -> list[Block]:
         if stripped.startswith("#"):
             hashes = len(stripped) - len(stripped.lstrip("#"))
             blocks.append(Block(start + hashes, end, stripped[hashes:].strip(), "heading", level=hashes))
-        elif stripped.startswith("——") or (stripped.startswith("■") and not _CAPTION.search(stripped)):
+        elif _subtitle(stripped) or (stripped.startswith("■") and not _CAPTION.search(stripped)):
             blocks.append(Block(start, end, stripped.lstrip("■ ").strip(), "heading"))
         elif _CAPTION.search(stripped) and len(stripped) < 120:
             blocks.append(Block(start, end, stripped, "caption"))
@@ -132,6 +135,19 @@ def _blocks(text: str) -> list[Block]:
         else:
             blocks.append(Block(start, end, stripped, "body", continued))
     return blocks
+
+
+def _subtitle(line: str) -> bool:
+    """A short line led by a dash (——访高新区工委书记) subtitles the heading above it; a dash-led line that
+    states sentences (——经济运行稳中向好。国内生产总值…) is an item of a list, and its text is the document's."""
+    return line.startswith("——") and len(line) <= SHORT_HEADING and not _SENTENCE_END.search(line.rstrip("。；;"))
+
+
+def _numbered_level(heading: str) -> int:
+    """A heading's depth by its section number: 三、2014年重点工作 → 1, （一）推动改革 → 2, so a subsection's
+    passages keep the section above in their context (its year, plan or review); unnumbered → 1."""
+    match = _NUMBERED.match(heading)
+    return 2 if match and match.group("sub") else 1
 
 
 def _mark_dateline(blocks: list[Block], lines: int = 3) -> None:
@@ -192,8 +208,10 @@ class Chunker:
                                             and not _ENDS_SENTENCE.search(following.text))
             if closing:
                 continue  # the lines closing a notice (石家庄市人民政府办公室 / 2021年12月21日) are its text
-            if not self._is_fragment(block.text, following.text):
-                block.kind = "heading"
+            section = _NUMBERED.match(block.text)
+            if (section and section.group("top")) or not self._is_fragment(block.text, following.text):
+                # 一、2013年工作回顾 opens a section even where jieba reads a word across the seam (回顾|过去一年)
+                block.kind, block.level = "heading", _numbered_level(block.text)
 
     def _is_fragment(self, text: str, following: str) -> bool:
         if len(text) > SHORT_HEADING:

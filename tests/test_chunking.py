@@ -90,3 +90,17 @@ def test_a_dateline_at_the_top_is_not_joined_to_the_first_paragraph():
     body = [c for c in chunks if c.kind == "body"]
     assert [c.text for c in body] == ["青禾市博物馆新馆今天开放，新馆由建筑师林嘉明设计。"]
     assert any(c.text == "2024年5月20日" and c.kind == "byline" for c in chunks)
+
+
+def test_a_dash_led_list_item_is_text_and_a_subsection_keeps_its_section():
+    # Reports list their results as dash-led paragraphs; read as subtitles, their figures left the index.
+    text = ("2025年青禾市政府工作报告\n——2025年1月在青禾市人民代表大会上\n一、2024年工作回顾\n"
+            "过去一年，全市经济稳中向好。\n——经济运行稳中有进。地区生产总值增长5.6%，城镇新增就业8.2万人。\n"
+            "二、2025年工作安排\n（一）扩大有效投资\n全年安排重点项目120个，完成投资850亿元。\n")
+    chunks = Chunker()(Document(doc_id="report", title="2025年青禾市政府工作报告", text=text, date="2025-01-20"))
+    growth = next(c for c in chunks if "5.6%" in c.text)
+    assert growth.kind == "body" and "——经济运行稳中有进。地区生产总值" in growth.text
+    assert "2024年工作回顾" in growth.heading
+    assert all("5.6%" not in c.heading for c in chunks)
+    plan = next(c for c in chunks if "850亿元" in c.text)
+    assert "2025年工作安排" in plan.heading and "（一）扩大有效投资" in plan.heading  # the section's year stays in context
