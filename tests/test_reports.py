@@ -40,3 +40,22 @@ def test_a_bench_report_stays_while_it_is_the_latest_for_one_of_its_sections(tmp
                     "bench-20260102T000000Z.json", "bench-20260102T000000Z-scale.png"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "bench-20260103T000000Z.json", "bench-20260103T000000Z.md", "bench-20260104T000000Z.json", "bench-20260104T000000Z.md"]
+
+
+def test_the_archive_section_times_an_archive_and_skips_without_one(tmp_path):
+    from rag.bench.archive import bench_archive
+    from rag.bench.common import QUERIES, Run
+    from rag.config import get_settings
+
+    run = Run(get_settings(), [], tmp_path, archive=tmp_path / "none")
+    data, md = bench_archive(run)
+    assert "skipped" in data and "none" in md
+    archive = tmp_path / "archive"
+    (archive / "corpus").mkdir(parents=True)
+    for year, rate in ((2024, "3%"), (2025, "2.8%")):
+        (archive / "corpus" / f"{year}.md").write_text(
+            f"---\ntitle: {year}年临川市政府工作报告\ndate: {year}-01-20\n---\n\n今年全市财政赤字率安排为{rate}，重点支持民生。\n", encoding="utf-8")
+    (archive / "questions.jsonl").write_text('{"id": "a-1", "kind": "fact", "question": "2025年临川市赤字率是多少？", "answers": ["2.8%"]}\n', encoding="utf-8")
+    data, md = bench_archive(Run(get_settings(), [], tmp_path, archive=archive))
+    assert data["paragraphs"] == 2 and data["Engine.ask in-process"]["n"] == QUERIES
+    assert "Engine.retrieve" in md and data["ask_over_embed_p50"] > 1  # asking costs more than embedding the question

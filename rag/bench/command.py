@@ -23,6 +23,7 @@ SECTIONS = {
     "scale": "scale:bench_scale",
     "runtime": "runtimes:bench_runtime",
     "uploads": "uploads:bench_uploads",
+    "archive": "archive:bench_archive",
 }
 SCALES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000)}
 GOLD = Path("eval/questions.jsonl")
@@ -43,8 +44,10 @@ def bench(
     only: Annotated[str, typer.Option(help=f"comma-separated sections: {','.join(SECTIONS)}")] = ",".join(SECTIONS),
     out: Annotated[Path, typer.Option(help="folder for the reports")] = Path("eval/reports"),
     gold: Annotated[Path, typer.Option(help="gold questions (JSON lines)")] = GOLD,
+    archive: Annotated[Path, typer.Option(help="an archive for its section: a folder with corpus/ and questions.jsonl")] = Path("../shared/archive-dev"),
 ) -> None:
-    """Benchmark the query path, indexing, retrieval variants, a LangChain peer, scale, load and runtimes;
+    """Benchmark the query path, indexing, retrieval variants, a LangChain peer, scale, load, runtimes, uploads
+    and an archive;
     write a report (older bench reports whose every section was measured again go; see rag.reports).
 
     Example: rag bench --only query,load
@@ -76,7 +79,7 @@ def bench(
     contention, started = Contention(), time.perf_counter()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    run = Run(settings, items, workdir)
+    run = Run(settings, items, workdir, archive)
     measured_on = machine(settings)
     results, texts = {}, {}
     try:

@@ -97,10 +97,11 @@ def history(item: dict) -> list[str]:
 class Run:
     """What the sections share; the model, index and engine are made once, when first needed."""
 
-    def __init__(self, settings, items: list[dict], workdir: Path) -> None:
+    def __init__(self, settings, items: list[dict], workdir: Path, archive: Path | None = None) -> None:
         self.settings = settings
         self.items = items
         self.workdir = workdir
+        self.archive = archive  # a folder with corpus/ and questions.jsonl, for the archive section
         self.index_dir: Path | None = None
 
     @cached_property

@@ -15,7 +15,8 @@ from .load import LOAD_REQUESTS
 # The sections in report order, with their titles.
 TITLES = {"query": "1. Query path", "indexing": "2. Indexing", "retrieval": "3. Retrieval variants",
           "peer": "4. Peer: the same model in LangChain", "scale": "5. Scale (synthetic)", "load": "6. Load",
-          "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8", "uploads": "8. Uploads under load"}
+          "runtime": "7. Runtimes: torch fp32 and int8, ONNX Runtime fp32 and int8", "uploads": "8. Uploads under load",
+          "archive": "9. An archive of yearly reports"}
 NAME = "bench"  # reports are bench-<stamp>.md, .json and (with scale) -scale.png
 
 
@@ -184,6 +185,9 @@ def section_figures(name: str, data: dict) -> dict:
         return {f"{variant} rps": v.get("throughput_rps") for variant, v in variants.items()}
     if name == "runtime":
         return {f"{rt} ask_over_torch": v.get("Engine.ask") for rt, v in data.get("over_torch", {}).items()}
+    if name == "archive":
+        return {"archive_ask_p50_ms": data.get("Engine.ask in-process", {}).get("p50"),
+                "archive_ask_p95_ms": data.get("Engine.ask in-process", {}).get("p95")}
     if name == "uploads":
         return {"health_max_ms": data.get("health_max_ms"), "every_upload_ended": data.get("every_upload_ended")}
     return {}
