@@ -20,6 +20,11 @@ HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abs
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
 READER_LIMITS := --limit 100 --min-em 0.29 --min-f1 0.67
+# Questions as people type them (eval/queries, built by eval/queries/build.py from the same trial): the first 100
+# in keyword form, and the first 200 of the near-miss set (a passage with its answer sentences cut should be
+# told from the intact one: AUC; and declined at the product's threshold when ranked first: recall).
+KEYWORD_LIMITS := --set eval/queries/trial-keyword.json --limit 100 --min-f1 0.55
+NEAR_MISS_LIMITS := --set eval/queries/trial-near-miss.json --limit 200 --min-auc 0.90 --min-not-found 0.20
 # The development archive (yearly reports; ../shared/archive-dev): document-aware answers, series, not-found.
 ARCHIVE := ../shared/archive-dev
 ARCHIVE_INDEX := .rag/index-archive-dev
@@ -27,7 +32,7 @@ ARCHIVE_LIMITS := --min-hit5 0.90 --min-answer-accuracy 0.60 --min-abstention 0.
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 
-.PHONY: setup run test browser tools index eval eval-trial eval-archive bench clean
+.PHONY: setup run test browser tools index eval eval-trial eval-queries eval-archive bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +71,8 @@ test: setup browser tools
 	$(BIN)/rag eval --set eval/holdout-b.jsonl $(HOLDOUT_B_LIMITS)
 	$(BIN)/rag eval --set eval/holdout-c.jsonl $(HOLDOUT_C_LIMITS)
 	$(BIN)/rag reader eval $(READER_LIMITS)
+	$(BIN)/rag reader eval $(KEYWORD_LIMITS)
+	$(BIN)/rag reader eval $(NEAR_MISS_LIMITS)
 	@if [ -d $(ARCHIVE)/corpus ]; then \
 		$(BIN)/rag index $(ARCHIVE)/corpus --index-dir $(ARCHIVE_INDEX) --quiet && \
 		$(BIN)/rag eval --set $(ARCHIVE)/questions.jsonl --index-dir $(ARCHIVE_INDEX) $(ARCHIVE_LIMITS); \
@@ -82,6 +89,14 @@ eval-trial: setup
 	$(BIN)/rag index $(TRIAL)/corpus --index-dir $(TRIAL_INDEX) --quiet
 	$(BIN)/rag eval --set $(TRIAL)/questions.jsonl --index-dir $(TRIAL_INDEX)
 	$(BIN)/rag reader eval --set ../shared/qa-data/cmrc2018_trial.json
+
+## eval-queries: questions as people type them: keyword forms (trial, held-out training questions) and near misses, reader alone
+eval-queries: setup
+	$(BIN)/python eval/queries/build.py
+	$(BIN)/rag index $(TRIAL)/corpus --index-dir $(TRIAL_INDEX) --quiet
+	@for set in heldout heldout-keyword trial-keyword heldout-near-miss trial-near-miss; do \
+		$(BIN)/rag reader eval --set eval/queries/$$set.json || exit 1; done
+	$(BIN)/rag eval --set eval/queries/trial-keyword.jsonl --index-dir $(TRIAL_INDEX)
 
 bench: setup
 	$(PIP) -e '.[test,bench]'
