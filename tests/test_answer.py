@@ -2,12 +2,16 @@
 
 import pytest
 
-from rag.answer import Answerer, Reading, _of_other_subject, _of_swapped_subject, _to_form, answer_shape, label_before
+from rag.answer import Answerer, Reading, answer_shape, label_before, of_other_subject, of_swapped_subject, to_form
+from rag.answer.dates import period_of, periods, years_said
+from rag.answer.forms import figure_in, figure_units, snap, unit_of, value_key
+from rag.answer.lists import asked_items, complete_list, list_items, respective
+from rag.answer.people import asked_office, asked_post, post_before
+from rag.answer.readings import said
+from rag.answer.sentences import sentences
 from rag.chunking import Chunk
 from rag.reader.features import Span
 from rag.search import Hit
-from rag.spans import (asked_items, asked_office, asked_post, complete_list, figure_in, figure_units, list_items, period_of, periods,
-                       post_before, respective, sentences, snap, unit_of, value_key, years_said)
 
 
 def highlighted(citation):
@@ -52,7 +56,7 @@ def test_a_labelled_value_is_answered_with_its_label(engine):
     start = text.index("0571")
     span = Span(0, start, start + 13, text[start:start + 13], 5.0, -5.0)
     reading = Reading(Hit(Chunk("notice", 3, text, [(0, len(text))]), 1.0), span=span)
-    assert Answerer._sentence(reading) == "电话：0571-88765432。"  # a long value, still with its label
+    assert said(reading) == "电话：0571-88765432。"  # a long value, still with its label
 
 
 
@@ -60,7 +64,7 @@ def test_a_short_opening_clause_is_answered_with_the_clause_after_it():
     text = "湖中盛产鲫鱼。1998年，青禾湖被列为省级自然保护区。2015年，当地政府实施湖区生态修复工程。"
     start = text.index("1998年")
     reading = Reading(Hit(Chunk("lake", 2, text, [(0, len(text))]), 1.0), span=Span(0, start, start + 5, "1998年", 5.0, -5.0))
-    assert Answerer._sentence(reading) == "1998年，青禾湖被列为省级自然保护区。"  # not "1998年。"
+    assert said(reading) == "1998年，青禾湖被列为省级自然保护区。"  # not "1998年。"
 
 
 def test_relative_year_is_resolved_against_the_article_date(engine):
@@ -264,11 +268,11 @@ def test_a_deed_is_read_from_the_part_of_a_list_naming_the_firm_asked(engine, qu
 def test_a_part_is_of_another_subject_only_when_a_later_part_opens_with_the_name():
     names = (("普兴电子", "普兴"),)
     text = "中瓷电子具备了三大技术；普兴电子打破8英寸硅外延片的国外垄断；森思泰克自主研发的毫米波雷达，打破了国外垄断。"
-    assert _of_other_subject(text, text.index("毫米波"), names)
-    assert not _of_other_subject(text, text.index("硅外延片"), names)
+    assert of_other_subject(text, text.index("毫米波"), names)
+    assert not of_other_subject(text, text.index("硅外延片"), names)
     governed = "石家庄交投集团表示,将持续优化公交线网布局；全力推进4、5、6号线一期工程。"
-    assert not _of_other_subject(governed, governed.index("4、5"), (("交投集团", "交投"),))
-    assert not _of_other_subject(text, text.index("毫米波"), ())
+    assert not of_other_subject(governed, governed.index("4、5"), (("交投集团", "交投"),))
+    assert not of_other_subject(text, text.index("毫米波"), ())
 
 
 def test_an_answer_keeps_the_closing_quote_of_a_quoted_name(engine):
@@ -463,9 +467,9 @@ def test_a_notice_is_dated_and_signed_by_its_closing_line(engine, question, valu
 def test_a_clause_naming_the_swapped_out_subject_does_not_answer():
     text = "2021年以来，生物医药产业新上总投资744亿元的省市重点项目109个，新一代电子信息产业新上总投资482.1亿元的省市重点项目73个。"
     topics = (("电子信息产业", "电子信息"),)
-    assert _of_swapped_subject(text, text.index("109个"), ("生物医药",), topics)
-    assert not _of_swapped_subject(text, text.index("73个"), ("生物医药",), topics)
-    assert not _of_swapped_subject(text, text.index("109个"), (), topics)  # not a follow-up
+    assert of_swapped_subject(text, text.index("109个"), ("生物医药",), topics)
+    assert not of_swapped_subject(text, text.index("73个"), ("生物医药",), topics)
+    assert not of_swapped_subject(text, text.index("109个"), (), topics)  # not a follow-up
 
 
 def test_follow_ups_in_a_row_and_of_another_subject_in_one_sentence(engine):
@@ -552,13 +556,13 @@ def test_a_value_is_cut_to_the_one_figure_of_the_form_asked():
     def span(value):
         start = text.index(value)
         return Span(0, start, start + len(value), value, 1.0, 0.0)
-    assert _to_form(text, span("744亿元的省市重点项目109个"), money).text == "744亿元"
-    assert _to_form(text, span("全年新引进项目212个"), count).text == "212个"  # completed with its measure word
-    assert _to_form(text, span("212个,总投资416亿元"), money).text == "416亿元"
-    assert _to_form("近300家企业", Span(0, 0, 4, "近300家", 1.0, 0.0), count).text == "近300家"  # a word or two beside it stay
+    assert to_form(text, span("744亿元的省市重点项目109个"), money).text == "744亿元"
+    assert to_form(text, span("全年新引进项目212个"), count).text == "212个"  # completed with its measure word
+    assert to_form(text, span("212个,总投资416亿元"), money).text == "416亿元"
+    assert to_form("近300家企业", Span(0, 0, 4, "近300家", 1.0, 0.0), count).text == "近300家"  # a word or two beside it stay
     both = span("744亿元的省市重点项目109个，全年新引进项目212个,总投资416亿元")
-    assert _to_form(text, both, money) == both  # two amounts: which one is asked is not the form's to say
-    assert _to_form(text, both, None) == both
+    assert to_form(text, both, money) == both  # two amounts: which one is asked is not the form's to say
+    assert to_form(text, both, None) == both
 
 
 def test_a_target_is_no_report_of_last_year_s_growth(engine):
