@@ -2,7 +2,7 @@
 
 One process loads each set's index once. The reader and the question embedder do not depend on the
 rules, and the reader is most of a question's cost: both are memoised by their arguments and
-pickled per set under /tmp, so a rule costs only the rules' own work. A rule is switched off by
+pickled per set (``--cache``), so a rule costs only the rules' own work. A rule is switched off by
 patching its function with a neutral one (here, never in the product's code). Each (set, rule)
 summary is appended to ``--out`` as one JSON line as soon as it is measured.
 
@@ -18,6 +18,7 @@ import json
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -30,70 +31,41 @@ SETS = {  # name: (questions, index folder, corpus)
     "archive-dev": ("../shared/archive-dev/questions.jsonl", "/tmp/h-arch"),
     "cmrc-trial": ("eval/cmrc-trial/questions.jsonl", "/tmp/h-trial"),
 }
-KEYS = ("answer_accuracy", "abstention_accuracy", "wrongly_abstained", "conflict_coverage", "hit@1")
+KEYS = ("answer_accuracy", "abstention_accuracy", "wrongly_abstained", "conflict_coverage", "hit@1", "em", "f1")
 
 
-def _rules() -> dict[str, callable]:
-    """Each rule's switch-off: a function returning the patches that make it neutral."""
-    import rag.answer as A
-    import rag.question as Q
-    import rag.scope as S
+def _rules() -> dict[str, Callable]:
+    """Each rule's switch-off: a function of the engine returning the patches that make the rule neutral.
+    The rules removed on 2026-12-06 (eval/README.md) are measured by this script at commit 8fb8d69."""
+    from rag import scope as S
+    from rag.answer import conflicts as C, forms as F, pipeline as P, readings as R
+    from rag.answer.names import Anchors
+    from rag.answer.pipeline import Answerer
 
     p = mock.patch.object
-    false = lambda *a, **k: False  # noqa: E731
-    rules = {
-        "baseline": lambda: [],
-        "anchors (names in the passage)": lambda: [p(A.Answerer, "_anchoring", lambda self, q, h: True)],
-        "anchor: whole province/city (全省/全市)": lambda: [p(A, "_whole", false)],
-        "anchor: neighbour passages": lambda: [p(A.Answerer, "_neighbours", lambda self, hit, reach=2: "")],
-        "anchor: relative years resolved": lambda: [p(A, "resolve_relative", lambda text, year: text)],
-        "document scope: year+kind/series (scope.py)": lambda: [p(S.Scope, "__call__", lambda self, text: None)],
-        "document scope: title named": lambda: [p(A, "titles_named", lambda text, titles: set())],
-        "bylines/sign-offs skipped unless asked": lambda: [p(A, "_ASKS_BYLINE", _Always()), p(A, "_ASKS_PUBLISHED", _Always())],
-        "sign-off answers when/who published": lambda: [p(A.Answerer, "_signed", lambda self, *a: None)],
-        "years: span dated to other years": lambda: [p(A.Answerer, "_of_years", staticmethod(lambda r, y: True))],
-        "periods (上半年, 前三季度)": lambda: [p(A, "periods", lambda text: set()), p(A, "period_of", lambda text, start: None)],
-        "figure kind target/outcome": lambda: [p(A, "figure_kind_asked", lambda q: None)],
-        "posts (person under another post)": lambda: [p(A, "asked_post", lambda q: None)],
-        "answer shapes (answer_shapes.tsv)": lambda: [p(A, "answer_shape", lambda q: None)],
-        "contact labels (contact_labels.tsv)": lambda: [p(A, "contact_label", lambda q: None)],
-        "other subject in a ；-list": lambda: [p(A, "_of_other_subject", false)],
-        "follow-up: swapped subject": lambda: [p(A, "_of_swapped_subject", false)],
-        "snap spans to whole figures/dates": lambda: [p(A, "snap", lambda text, span: span)],
-        "分别 lists (respective)": lambda: [p(A, "respective", lambda text, span, asked: span)],
-        "哪三大 lists (complete_list)": lambda: [p(A, "complete_list", lambda text, span, items: span)],
-        "cut to the asked form (_to_form)": lambda: [p(A, "_to_form", lambda text, span, shape, beside=3: span)],
-        "reread relevant sentences": lambda: [p(A.Answerer, "_reread", lambda self, r, q, a, s, rel: None)],
-        "reshape to the asked form": lambda: [p(A.Answerer, "_reshape", lambda self, r, q, a, s: None)],
-        "next spans tried (SPANS_TRIED=1)": lambda: [p(A, "SPANS_TRIED", 1)],
-        "English: two askings": lambda: [p(A, "reader_questions", _one_asking(A.reader_questions))],
-        "English: two content terms": lambda: [p(A.Answerer, "_answerable_shape", staticmethod(lambda q: True))],
-        "conflicts (all)": lambda: [p(A.Answerer, "_conflict", lambda self, q, r: []), p(A.Answerer, "_holders", lambda self, q, r: [])],
-        "conflict: second sources": lambda: [p(A.Answerer, "_second_sources", lambda self, q, r, most=2: [])],
-        "conflict: post holders": lambda: [p(A.Answerer, "_holders", lambda self, q, r: [])],
-        "conflict: another place's figure": lambda: [p(A.Answerer, "_of_another_place", lambda self, r, a: False)],
-        "conflict: unit of the figure asked": lambda: [p(A.Answerer, "_figure_asked", staticmethod(lambda r: None))],
-        "conflict: within 1.5×": lambda: [p(A.Answerer, "_same_fact", staticmethod(lambda a, b: True))],
-        "series/timeline": lambda: [p(A.Answerer, "_series", lambda self, *a: [])],
-        "synonyms.tsv": lambda: [p(Q, "SYNONYMS", {})],
-        "verb objects (发邮件→邮件)": lambda: [p(Q.QuestionReader, "_object", lambda self, w: [])],
-        "session counts anchored (十一届七次)": lambda: [p(Q, "_COUNT", _Never())],
+    return {
+        "baseline": lambda e: [],
+        "anchors (names in the passage)": lambda e: [p(Anchors, "holds", lambda self, q, h: True)],
+        "anchor: common names not insisted on (ANCHOR_SHARE)": lambda e: [p(e._state.answerer.anchors, "anchor_idf", 0.0)],
+        "anchor: names in titles insisted on": lambda e: [p(e._state.answerer.anchors, "titles", set())],
+        "anchor: neighbour passages": lambda e: [p(Anchors, "_neighbours", lambda self, hit, reach=2: "")],
+        "document scope: year+kind/series (scope.py)": lambda e: [p(S.Scope, "__call__", lambda self, text: None)],
+        "document scope: title named": lambda e: [p(P, "titles_named", lambda text, titles: set())],
+        "years: span dated to other years": lambda e: [p(P, "of_years", lambda *a: True)],
+        "figure kind target/outcome": lambda e: [p(R, "figure_kind_asked", lambda q: None)],
+        "answer shapes (answer_shapes.tsv)": lambda e: [p(R, "answer_shape", lambda q: None)],
+        "follow-up: swapped subject": lambda e: [p(P, "of_swapped_subject", lambda *a: False)],
+        "snap spans to whole figures/dates": lambda e: [p(m, "snap", lambda text, span: span) for m in (P, F)],
+        "cut to the asked form (_to_form)": lambda e: [p(P, "to_form", lambda text, span, shape, beside=3: span)],
+        "next spans tried (SPANS_TRIED=1)": lambda e: [p(P, "SPANS_TRIED", 1)],
+        "English: two askings": lambda e: [p(P, "reader_questions", _one_asking(R.reader_questions))],
+        "English question words (question_words_en.tsv)": lambda e: [p(R, "QUESTION_WORDS", [])],
+        "English glossary (glossary_en.tsv)": lambda e: [p(e._state.reader.expander, "glossary", {})],
+        "conflicts (all)": lambda e: [p(Answerer, "_conflict", lambda self, q, r: [])],
+        "conflict: a target asked compares targets only": lambda e: [p(C, "planned", lambda text: False)],
+        "conflict: unit of the figure asked": lambda e: [p(Answerer, "_figure_asked", staticmethod(lambda r: None))],
+        "series/timeline": lambda e: [p(Answerer, "_series", lambda self, *a: [])],
     }
-    return rules
-
-
-class _Always:
-    """A pattern that finds something in every text."""
-
-    def search(self, text):
-        return True
-
-
-class _Never:
-    def fullmatch(self, text):
-        return None
-
-    search = fullmatch
 
 
 def _one_asking(original):
@@ -135,7 +107,7 @@ class CachedEmbedder:
         return getattr(self._embedder, name)
 
 
-def measure(sets: list[str], rules: list[str], limit: dict[str, int], out: Path) -> None:
+def measure(sets: list[str], rules: list[str], limit: dict[str, int], out: Path, cache: Path) -> None:
     from rag import eval as gold
     from rag.config import get_settings
     from rag.embedding import Embedder
@@ -150,15 +122,15 @@ def measure(sets: list[str], rules: list[str], limit: dict[str, int], out: Path)
     table = _rules()
     for name in sets:
         questions, index_dir = SETS[name]
-        cache_path = Path(f"/tmp/house-cache-{name}.pkl")
-        cache = pickle.loads(cache_path.read_bytes()) if cache_path.exists() else {"reader": {}, "queries": {}}
-        engine = Engine(settings.model_copy(update={"index_dir": Path(index_dir)}), embedder=CachedEmbedder(embedder, cache["queries"]),
-                        reader=CachedReader(reader, cache["reader"]))
+        cache_path = cache / f"{name}.pkl"
+        memo = pickle.loads(cache_path.read_bytes()) if cache_path.exists() else {"reader": {}, "queries": {}}
+        engine = Engine(settings.model_copy(update={"index_dir": Path(index_dir)}), embedder=CachedEmbedder(embedder, memo["queries"]),
+                        reader=CachedReader(reader, memo["reader"]))
         items = gold.load_questions(ROOT / questions)[:limit.get(name)]
         for rule in rules:
             started = time.time()
             with contextlib.ExitStack() as stack:
-                for patch in table[rule]():
+                for patch in table[rule](engine):
                     stack.enter_context(patch)
                 report = gold.run(gold.engine_asker(engine), items, 5, {"set": name})
             row = {"set": name, "rule": rule, "questions": len(items), **{k: report.summary[k] for k in KEYS},
@@ -166,11 +138,13 @@ def measure(sets: list[str], rules: list[str], limit: dict[str, int], out: Path)
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
             print(name, rule, {k: row[k] for k in KEYS}, row["seconds"], "s", file=sys.stderr, flush=True)
-            cache_path.write_bytes(pickle.dumps(cache))
+            cache_path.with_suffix(".tmp").write_bytes(pickle.dumps(memo))
+            cache_path.with_suffix(".tmp").replace(cache_path)  # whole or not at all: another run may read it
 
 
 def table(out: Path) -> str:
-    """Rule → change against its set's baseline: answer accuracy / abstention on unanswerable / wrongly declined."""
+    """Rule → change against its set's baseline: answer accuracy / abstention on unanswerable / wrongly declined
+    (conflicts covered and the value's F1 in brackets when they change)."""
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
     base = {r["set"]: r for r in rows if r["rule"] == "baseline"}
     sets = list(dict.fromkeys(r["set"] for r in rows))
@@ -182,9 +156,12 @@ def table(out: Path) -> str:
         if row is None or b is None:
             return "–"
         if rule == "baseline":
-            return " / ".join("–" if row[k] is None else f"{row[k]:.3f}" for k in KEYS[:3])
-        deltas = ["·" if row[k] == b[k] else f"{row[k] - b[k]:+.3f}" for k in KEYS[:3] if row[k] is not None]
-        return " / ".join(deltas) if any(d != "·" for d in deltas) else "="
+            return " / ".join("–" if row[k] is None else f"{row[k]:.3f}" for k in KEYS[:3]) + f" (F1 {row['f1']:.3f})"
+        deltas = ["–" if row[k] is None else "·" if row[k] == b[k] else f"{row[k] - b[k]:+.3f}" for k in KEYS[:3]]
+        extra = [f"{name} {row[k] - b[k]:+.3f}" for k, name in (("conflict_coverage", "conflicts"), ("f1", "F1"))
+                 if row.get(k) is not None and b.get(k) is not None and abs(row[k] - b[k]) >= 0.001]
+        changed = any(d not in "·–" for d in deltas) or extra
+        return (" / ".join(deltas) + (f" ({', '.join(extra)})" if extra else "")) if changed else "="
 
     lines = ["| rule | " + " | ".join(f"{s} ({base[s]['questions'] if s in base else '?'})" for s in sets) + " |",
              "|---" * (len(sets) + 1) + "|"]
@@ -197,7 +174,8 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--rules", default="all", help="comma-separated rule names, or all")
     parser.add_argument("--limit", default="", help="first N questions of a set: cmrc-trial=300")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/house-ablate.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/ablate.jsonl"))
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/ablate-cache"), help="folder of the memo files, one per set")
     parser.add_argument("--table", type=Path, help="print the table of a results file and stop")
     args = parser.parse_args()
     if args.table:
@@ -205,7 +183,8 @@ def main() -> None:
         return
     names = list(_rules()) if args.rules == "all" else args.rules.split(",")
     limit = {k: int(v) for k, v in (part.split("=") for part in args.limit.split(",") if part)}
-    measure(args.sets.split(","), names, limit, args.out)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    measure(args.sets.split(","), names, limit, args.out, args.cache)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,7 @@
 General rule: figures compare only as one fact reported twice when each comes from a dated passage
 that would answer on its own, in the same unit, of the same years and place, and within 1.5× of each
 other; the answer then lists every value with its date, newest first. A figure asked of no year that
-several dated documents state for different periods is a series (:mod:`rag.timeline`). Different
-people printed under the very post asked are a post that changed hands. Example: a 2023 notice's
+several dated documents state for different periods is a series (:mod:`rag.timeline`). Example: a 2023 notice's
 项目总投资120亿元 and a 2024 one's 总投资135亿元 are a conflict; 亩 against 亿元, or another district's
 figure, is not; 赤字率 asked of no year in five yearly reports is a timeline.
 """
@@ -17,10 +16,8 @@ from dataclasses import replace
 from .. import timeline
 from ..question import Question
 from ..search import Hit
-from .dates import periods, planned, years_said
+from .dates import planned, years_said
 from .forms import figure_in, figure_units, unit_of, value_key
-from .names import names_any
-from .people import asked_office
 from .readings import Reading
 from .sentences import full_sentence
 
@@ -30,10 +27,10 @@ class Comparisons:
 
     def _series(self, question: Question, readings: list[Reading], deeper: list[Hit],
                 named: frozenset[str] | None) -> list[timeline.Entry]:
-        """Asked of no year or part of one, a figure stated by several dated documents: its values per
+        """Asked of no year, a figure stated by several dated documents: its values per
         document, each document's best passage read when none of it was."""
         best = readings[0]
-        if question.years or periods(question.read_as) or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
+        if question.years or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
             return []
         read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
         unread: dict[str, Hit] = {}
@@ -49,25 +46,6 @@ class Comparisons:
         subject = timeline.subject_word(words, best.hit.chunk.text[begin:end], self.idf)
         return timeline.series(sure, self._units_compared(best), subject)
 
-    def _second_sources(self, question: Question, readings: list[Reading], most: int = 2) -> list[Reading]:
-        """Passages past the read depth, each from an article not read yet, that state a figure in a unit
-        of the answer's: a figure revised over time is reported again, and the older report often ranks
-        below the newer one. Read only to find a conflict, and only a passage that would clear the
-        threshold if read as surely as the answer was."""
-        best = readings[0]
-        if not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
-            return []
-        units = set(self._units_compared(best))
-        read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
-        unread: dict[str, Hit] = {}
-        for reading in readings:
-            chunk = reading.hit.chunk
-            could_answer = best.margin + self.weights.retrieval * reading.hit.score >= self.weights.threshold
-            if (reading.span is None and could_answer and chunk.date and chunk.doc_id not in read
-                    and units & set(figure_units(chunk.text))):
-                unread.setdefault(chunk.doc_id, reading.hit)
-        return self.read(question, list(unread.values())[:most]) if unread else []
-
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different figures for one fact from different articles, newest first. Names are not compared:
         the reader does not tell a 主任 from a 副主任, and a false conflict misleads more than a missed one."""
@@ -81,8 +59,7 @@ class Comparisons:
                 return conflict
         return []
 
-    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None = None,
-                     asked_years: frozenset[int] = frozenset(), plan: bool = False) -> list[dict]:
+    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None, asked_years: frozenset[int] = frozenset(), plan: bool = False) -> list[dict]:
         own = figure_in(readings[0].value, unit)
         if own is None:
             return []
@@ -103,7 +80,7 @@ class Comparisons:
             if plan and reading is not readings[0] and not planned(text[full_sentence(text, start)[0]:start]):
                 continue  # asked for a target (力争…保持在30%以上), an outcome (同比增长35.47%) is not another report of it
             where = figure_in(reading.value, unit)
-            if where is None or not _same_fact(best, reading.value[slice(*where)]):
+            if where is None:
                 continue
             doc = reading.hit.chunk.doc_id
             if doc not in by_doc or reading.score > by_doc[doc][0].score:
@@ -115,27 +92,6 @@ class Comparisons:
             span = reading.span
             reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
         return [r.reported() for r, _ in chosen]
-
-    def _holders(self, question: Question, readings: list[Reading]) -> list[dict]:
-        """Different people printed right after the very post asked, with its body as the question words
-        it, in different articles, newest first: each is the answer of its date."""
-        office, names = asked_office(question.read_as), self.anchors.names(question)
-        if office is None:
-            return []
-        by_doc: dict[str, Reading] = {}
-        for reading in readings:
-            if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
-                continue
-            text, start = reading.hit.chunk.text, reading.span.start
-            # The post of the body asked (甲区管委会常务副主任, not 乙区…常务副主任), printed in the name's sentence.
-            doc = reading.hit.chunk.doc_id
-            if (text[:start].rstrip().endswith(office) and (not names or names_any(text[full_sentence(text, start)[0]:start], names))
-                    and (doc not in by_doc or reading.score > by_doc[doc].score)):
-                by_doc[doc] = reading
-        holders = {r.value for r in by_doc.values()}
-        if len(holders) < 2 or any(a != b and a in b for a in holders for b in holders):
-            return []  # one person, or one name read whole and in part
-        return [r.reported() for r in sorted(by_doc.values(), key=lambda r: r.hit.chunk.date, reverse=True)]
 
     def _units_compared(self, best: Reading) -> list[str]:
         """The answer's own unit (亿元 for 1100亿元), then, for a clause read whole, the unit of the figure asked about."""
@@ -157,9 +113,3 @@ class Comparisons:
 
 def _years(reading: Reading) -> set[int]:
     return years_said(reading.hit.chunk.text, reading.span.start, reading.span.end, reading.hit.chunk.year)
-
-
-def _same_fact(best: str, other: str) -> bool:
-    """Reports revise a figure (1000 → 1100亿元) but do not multiply it."""
-    numbers = [float(m.group(0)) for m in (re.search(r"\d+(?:\.\d+)?", value_key(v)) for v in (best, other)) if m]
-    return len(numbers) < 2 or max(numbers) <= 1.5 * min(numbers)

@@ -3,9 +3,8 @@
 General rule: values compare as numbers with units (近/约/突破, width, digit grouping and numeral
 script aside), a span the reader cut inside a figure or a date is completed, and a question that
 asks for a form (an e-mail address, a phone number, a count, an amount, a rank) is answered only by
-a span of that form (rag/data/answer_shapes.tsv), printed under the label of the kind asked
-(rag/data/contact_labels.tsv). Example: asked 有多少家企业, 4.2亿美元 is no answer but 65家 is;
-突破1100亿元 and 1100亿元 are one value; a number printed after 传真: is no hotline.
+a span of that form (rag/data/answer_shapes.tsv). Example: asked 有多少家企业, 4.2亿美元 is no answer but
+65家 is; 突破1100亿元 and 1100亿元 are one value.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import cn2an
 from ..question import Question
 from ..reader.features import Span
 from ..tokenizing import normalize
-from .people import POST_TITLE
 
 _PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
 # 大 last: "6大主攻方向", "四大产业" count things; 年 before it keeps "2024年大…" a year.
@@ -35,8 +33,6 @@ _CN_NUMERAL = re.compile(rf"(?<=第)[{_CN}]+|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}
 _DATE = re.compile(
     r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
 )
-# The place or scope in front of a name (河北省, 市, 全国): 市国资委 is 国资委.
-QUALIFIER = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}[省市])?(?:中国|国际|全国|省|市|区|县)?")
 # A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
 QUANTITY = re.compile(rf"(?:(?<![\d.])\d+(?:\.\d+)?|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))){_UNIT}(?:以上|左右)?"
                       rf"|第\d+|第[{_CN}]+")
@@ -58,9 +54,8 @@ def arabic(text: str) -> str:
 
 def value_key(value: str) -> str:
     """Compare values as numbers with units, ignoring 近/约/突破, width, digit grouping and numeral
-    script (第七 is 第7); and posts without the place in front (某市某区委副书记 is 某区委副书记)."""
-    key = re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", arabic(normalize(value))))
-    return QUALIFIER.sub("", key) if POST_TITLE.search(key) else key
+    script (第七 is 第7)."""
+    return re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", arabic(normalize(value))))
 
 
 def unit_of(value: str) -> str:
@@ -111,9 +106,7 @@ def table(name: str) -> list[list[str]]:
 
 
 ANSWER_SHAPES = [(re.compile(asked), re.compile(shape.strip())) for asked, shape in table("answer_shapes.tsv")]
-CONTACT_LABELS = [(re.compile(asked), re.compile(label.strip(), re.IGNORECASE)) for asked, label in table("contact_labels.tsv")]
-_ANY_LABEL = re.compile("|".join(f"(?:{label.pattern})" for _, label in CONTACT_LABELS), re.IGNORECASE)
-_LABEL_REACH = re.compile(r"[。；;\n]")  # a label stands in the detail's clause
+
 
 
 def _asked(question: Question) -> str:
@@ -124,18 +117,6 @@ def answer_shape(question: Question) -> re.Pattern | None:
     """The form the answer must have when the question asks for a contact detail, a count, an amount,
     a rank, a date, a rate or an area (rag/data/answer_shapes.tsv)."""
     return next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(_asked(question))), None)
-
-
-def contact_label(question: Question) -> re.Pattern | None:
-    """The label printed before the contact detail a question asks for (rag/data/contact_labels.tsv)."""
-    return next((label for pattern, label in CONTACT_LABELS if pattern.search(_asked(question))), None)
-
-
-def label_before(text: str, start: int) -> str | None:
-    """The contact label printed nearest before ``start`` in its clause, within 30 characters (传真 in 传真至:86036652)."""
-    begin = max([start - 30, *(m.end() for m in _LABEL_REACH.finditer(text, max(0, start - 30), start))])
-    found = [m.group(0) for m in _ANY_LABEL.finditer(text, max(0, begin), start)]
-    return found[-1] if found else None
 
 
 def to_form(text: str, span: Span, shape: re.Pattern | None, beside: int = 3) -> Span:

@@ -20,11 +20,10 @@ import zhconv
 from ..question import Question
 from ..reader.features import Span
 from ..search import Hit
-from .dates import RELATIVE_YEAR, figure_kind_asked, periods
-from .forms import answer_shape, contact_label, table
+from .dates import figure_kind_asked
+from .forms import answer_shape, table
 from .lists import asked_items
 from .names import Names, anchor_words
-from .people import asked_post
 from .sentences import CLAUSE_BREAK, sentences
 
 
@@ -54,12 +53,9 @@ class Reading:
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
-    other_period: bool = False  # the span is of another part of the year than asked (the year's forecast when 上半年 is asked)
     other_kind: bool = False  # asked for a target, the span is an outcome (or the reverse)
-    other_post: bool = False  # the span is a person printed under another post (副主任 when 主任 is asked, or the reverse)
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
-    other_subject: bool = False  # the span's ；-part names none of the question's names, a later part opens with one
-    labelled: bool = False  # a contact detail of the form asked, printed under the asked kind's label (传真至:86036652)
+    other_subject: bool = False  # the span's clause names what a follow-up swapped out, not what it swapped in
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -68,9 +64,8 @@ class Reading:
 
     @property
     def mismatched(self) -> bool:
-        """The span is of another year, period, subject or post, or of another form than asked: the reader's next span may not be."""
-        return (self.dated_elsewhere or self.other_period or self.other_subject or self.other_post or self.misshapen
-                or self.other_kind)
+        """The span is of another year, kind or subject, or of another form than asked: the reader's next span may not be."""
+        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen
 
     @property
     def value(self) -> str | None:
@@ -106,21 +101,16 @@ class Answer:
 class Asks:
     """What the question asks a span to be, worked out once per question."""
 
-    post: bool | None  # a deputy's name, a head's, or no post (:func:`asked_post`)
-    shape: re.Pattern | None  # the form of a contact detail or a count (:func:`answer_shape`)
-    periods: frozenset[tuple[int, int]]  # parts of a year, as (first month, last month) (:func:`periods`)
+    shape: re.Pattern | None  # the form of a contact detail, a count, an amount … (:func:`answer_shape`)
     items: int | None  # so many things listed (哪三大行动: :func:`asked_items`)
-    label: re.Pattern | None = None  # the label of the contact detail asked for (:func:`contact_label`)
-    names: Names = ()  # the distinctive names the question gives, each with its other spellings
-    topics: Names = ()  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
-    kind: str | None = None  # a target or an outcome asked (:func:`figure_kind_asked`)
+    topics: Names  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
+    kind: str | None  # a target or an outcome asked (:func:`figure_kind_asked`)
 
     @classmethod
-    def of(cls, question: Question, names: Names = ()) -> Asks:
+    def of(cls, question: Question) -> Asks:
         asked = question.raw if question.english else question.read_as
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
-        return cls(asked_post(question.read_as), answer_shape(question), frozenset(periods(question.read_as)), asked_items(asked),
-                   contact_label(question), names, topics, figure_kind_asked(asked))
+        return cls(answer_shape(question), asked_items(asked), topics, figure_kind_asked(asked))
 
 
 QUESTION_WORDS = [(re.compile(pattern), word.strip()) for pattern, word in table("question_words_en.tsv")]
@@ -142,7 +132,7 @@ def reader_questions(question: Question) -> list[str]:
 
 
 def said(reading: Reading) -> str:
-    """A short answer sentence from the cited text: the clause(s) around the span, relative years resolved."""
+    """A short answer sentence from the cited text: the clause(s) around the span."""
     text = reading.hit.chunk.text
     start, end = reading.sentence
     span = reading.span
@@ -160,10 +150,6 @@ def said(reading: Reading) -> str:
         closing = text.find("”", clause_end, end)  # a quotation is not cut at its own ；(“来到正定县,一切都好办;投资正定县,…”)
         clause_end = closing + 1 if closing >= 0 else clause_end
     sentence = _balanced(text[clause_start:clause_end].strip().strip("□■▲"))
-    year = reading.hit.chunk.year
-    if year:  # 去年8月 → 去年8月（2023年8月）: the words as printed, then what they mean
-        sentence = re.sub(r"(今年|去年|明年)(\d{1,2}月(?:\d{1,2}日)?)?",
-                          lambda m: f"{m.group(0)}（{year + RELATIVE_YEAR[m.group(1)]}年{m.group(2) or ''}）", sentence)
     return sentence.rstrip("，,；;：:") + ("" if sentence.endswith(("。", "！", "？", "…")) else "。")
 
 
