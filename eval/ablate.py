@@ -146,17 +146,20 @@ def table(out: Path) -> str:
     """Rule → change against its set's baseline: answer accuracy / abstention on unanswerable / wrongly declined
     (conflicts covered and the value's F1 in brackets when they change)."""
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
-    base = {r["set"]: r for r in rows if r["rule"] == "baseline"}
-    sets = list(dict.fromkeys(r["set"] for r in rows))
+    base: dict[str, dict] = {}
+    for r in rows:  # each set's first baseline: what the rules measured after it are compared with
+        if r["rule"] == "baseline":
+            base.setdefault(r["set"], r)
+    sets = [s for s in SETS if any(r["set"] == s for r in rows)]
     rules = list(dict.fromkeys(r["rule"] for r in rows))
     last = {(r["set"], r["rule"]): r for r in rows}
 
     def cell(s: str, rule: str) -> str:
-        row, b = last.get((s, rule)), base.get(s)
+        row, b = (base.get(s) if rule == "baseline" else last.get((s, rule))), base.get(s)
         if row is None or b is None:
             return "–"
         if rule == "baseline":
-            return " / ".join("–" if row[k] is None else f"{row[k]:.3f}" for k in KEYS[:3]) + f" (F1 {row['f1']:.3f})"
+            return " / ".join("–" if row[k] is None else f"{row[k]:.3f}" for k in KEYS[:3]) + (f" (F1 {row['f1']:.3f})" if row.get("f1") is not None else "")
         deltas = ["–" if row[k] is None else "·" if row[k] == b[k] else f"{row[k] - b[k]:+.3f}" for k in KEYS[:3]]
         extra = [f"{name} {row[k] - b[k]:+.3f}" for k, name in (("conflict_coverage", "conflicts"), ("f1", "F1"))
                  if row.get(k) is not None and b.get(k) is not None and abs(row[k] - b[k]) >= 0.001]

@@ -17,6 +17,7 @@ from ..chunking import Chunk
 from ..question import Keyword, Question
 from ..search import Hit
 from ..tokenizing import normalize
+from .dates import resolve_relative
 from .sentences import CLAUSE_BREAK
 
 ANCHOR_SHARE = 0.08  # a name in more than this share of the passages tells them apart too little to insist on
@@ -47,8 +48,9 @@ class Anchors:
         """Every distinctive name the question gives is in the passage, its context or its neighbours."""
         chunk = hit.chunk
         issuer = normalize(f"{chunk.title} {chunk.source}")  # a city's daily is about that city throughout
-        context = normalize(f"{chunk.context} {chunk.source} {chunk.year or ''}年 {chunk.date}")
-        whole = normalize(chunk.text)
+        # 去年 in a 2023 report is 2022年: a question about 2022 is answered by the next year's review of it.
+        context = normalize(resolve_relative(f"{chunk.context} {chunk.source} {chunk.year or ''}年 {chunk.date}", chunk.year))
+        whole = normalize(resolve_relative(chunk.text, chunk.year))
         return self._named(question, f"{whole} {context}") or self._named(question, f"{whole} {self._neighbours(hit)} {issuer}")
 
     def _named(self, question: Question, text: str) -> bool:
