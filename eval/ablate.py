@@ -7,7 +7,7 @@ patching its function with a neutral one (here, never in the product's code). Ea
 summary is appended to ``--out`` as one JSON line as soon as it is measured.
 
 Example: RAG_THREADS=1 nice -n 5 python eval/ablate.py --sets gold,holdout --rules baseline,anchors
-Example: python eval/ablate.py --table /tmp/house-ablate.jsonl   # the markdown table of what was measured
+Example: python eval/ablate.py --table /tmp/ablate.jsonl   # the markdown table of what was measured
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = {  # name: (questions, index folder, corpus)
+SETS = {  # name: (questions, index folder); build each with `rag index CORPUS --index-dir FOLDER`
     "gold": ("eval/questions.jsonl", "/tmp/h-seed"),
     "holdout": ("eval/holdout.jsonl", "/tmp/h-seed"),
     "holdout-b": ("eval/holdout-b.jsonl", "/tmp/h-seed"),
