@@ -86,7 +86,7 @@ class Anchors:
         if asked is None:
             return False
         named = self.places(text[sentence[0]:sentence[1]])
-        same = lambda place: any(place in other or other in place for other in asked)  # noqa: E731 石家庄 / 石家庄市
+        same = lambda place: any(place in other or other in place for other in asked)  # noqa: E731 杭州 / 杭州市
         return any(place[-1] in "省市区县" and not same(place) for place in named) and not any(same(p) for p in named)
 
 
