@@ -14,7 +14,9 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 # Abstention floors of the gold set and the holdout lowered 2026-12-06 (0.71 -> 0.64, 0.74 -> 0.60): jieba's user words are
 # now learned from the corpus (names seen twice or more); the shipped list held 交投集团, 市教育局 and 光谷科技园, each printed
 # once, which four unanswerable items ask about (eval/README.md, History).
-EVAL_LIMITS := --min-hit1 0.90 --min-hit5 0.97 --min-answer-accuracy 0.94 --min-abstention 0.64 --max-wrongly-abstained 0.04 --min-conflict-coverage 0.85
+# Gold floors lowered 2026-12-06 (answer 0.94 -> 0.83, hit@1 0.90 -> 0.88, abstention 0.64 -> 0.60, wrongly declined
+# 0.04 -> 0.08): the answer rules that helped only the seed articles were removed (eval/README.md, History (2)).
+EVAL_LIMITS := --min-hit1 0.88 --min-hit5 0.97 --min-answer-accuracy 0.83 --min-abstention 0.60 --max-wrongly-abstained 0.08 --min-conflict-coverage 0.85
 HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.60 --max-wrongly-abstained 0.08
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.20
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13

@@ -13,7 +13,8 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .answer import Answerer, AnswerWeights
+from .answer import AnswerWeights
+from .answer.readings import said
 from .reader.metrics import f1
 from .tokenizing import normalize
 
@@ -37,7 +38,7 @@ class Row:
 
 def _correct(reading, answers: list[str]) -> bool:
     """The span answers: a gold answer is in the answer sentence, or the span overlaps one well (F1 ≥ 0.5)."""
-    sentence = normalize(Answerer._sentence(reading))
+    sentence = normalize(said(reading))
     return any(normalize(a) in sentence for a in answers) or f1(reading.value, answers) >= 0.5
 
 

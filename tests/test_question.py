@@ -72,14 +72,6 @@ def test_a_follow_up_of_a_prefixed_follow_up_swaps_what_that_one_added():
     assert question.text.startswith("竣工数量，") and "开工入统" not in question.text and "项目储备数量" in question.text
 
 
-def test_what_a_one_character_verb_acts_on_stands_for_the_deed():
-    # The notice prints 通过电子邮件方式…发送至, never 发邮件.
-    reader = QuestionReader(seed_tokenizer())
-    group = next(g for g in reader("如果发邮件呢？", ["意见可以传真到哪个号码？"]).groups if g.word == "发邮件")
-    assert group.topic and ("邮件", 0.8) in group.alternatives
-    assert reader._object("电子信息产业") == []  # a noun is not a deed
-
-
 def test_a_swapped_follow_up_knows_what_it_swapped_out():
     question = QuestionReader(seed_tokenizer())("电子信息产业呢？", ["2021年以来，生物医药产业新上了多少个省市重点项目？"])
     assert "生物医药" in "".join(question.replaced) and "电子信息" in question.text

@@ -1,0 +1,115 @@
+"""Conflicts and timelines: one fact printed with different values, or one figure across periods.
+
+General rule: figures compare only as one fact reported twice when each comes from a dated passage
+that would answer on its own, in the same unit, of the same years and place, and within 1.5× of each
+other; the answer then lists every value with its date, newest first. A figure asked of no year that
+several dated documents state for different periods is a series (:mod:`rag.timeline`). Example: a 2023 notice's
+项目总投资120亿元 and a 2024 one's 总投资135亿元 are a conflict; 亩 against 亿元, or another district's
+figure, is not; 赤字率 asked of no year in five yearly reports is a timeline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .. import timeline
+from ..question import Question
+from ..search import Hit
+from .dates import planned, years_said
+from .forms import figure_in, figure_units, unit_of, value_key
+from .readings import Reading
+from .sentences import full_sentence
+
+
+class Comparisons:
+    """The :class:`~rag.answer.Answerer`'s comparisons of readings across documents."""
+
+    def _series(self, question: Question, readings: list[Reading], deeper: list[Hit],
+                named: frozenset[str] | None) -> list[timeline.Entry]:
+        """Asked of no year, a figure stated by several dated documents: its values per
+        document, each document's best passage read when none of it was."""
+        best = readings[0]
+        if question.years or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
+            return []
+        read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
+        unread: dict[str, Hit] = {}
+        for hit in [r.hit for r in readings] + deeper:
+            if hit.chunk.date and hit.chunk.doc_id not in read:
+                unread.setdefault(hit.chunk.doc_id, hit)
+        more = self.read(question, list(unread.values())[:timeline.DOCUMENTS], named, timeline.DOCUMENTS) if unread else []
+        asked = self.anchors.places_asked(question)
+        sure = [r for r in readings + more if r.eligible and r.score >= self.weights.threshold and r.hit.chunk.date
+                and (r is best or not self._of_another_place(r, asked))]
+        words = [w for g in question.groups if not g.anchor for w in g.words]
+        begin, end = full_sentence(best.hit.chunk.text, best.span.start, best.span.end)
+        subject = timeline.subject_word(words, best.hit.chunk.text[begin:end], self.idf)
+        return timeline.series(sure, self._units_compared(best), subject)
+
+    def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
+        """Different figures for one fact from different articles, newest first. Names are not compared:
+        the reader does not tell a 主任 from a 副主任, and a false conflict misleads more than a missed one."""
+        best = readings[0]
+        if not re.search(r"\d|[一二三四五六七八九十]", best.value or ""):
+            return []
+        asked = self.anchors.places_asked(question)
+        plan = planned(question.read_as) or (question.english and any(planned(w) for g in question.groups for w in g.words))
+        for unit in self._units_compared(best):
+            if conflict := self._conflict_in(readings, unit, asked, frozenset(question.years), plan):
+                return conflict
+        return []
+
+    def _conflict_in(self, readings: list[Reading], unit: str, asked: set[str] | None, asked_years: frozenset[int] = frozenset(), plan: bool = False) -> list[dict]:
+        own = figure_in(readings[0].value, unit)
+        if own is None:
+            return []
+        best = readings[0].value[slice(*own)]
+        best_years = _years(readings[0])
+        by_doc: dict[str, tuple[Reading, tuple[int, int]]] = {}  # each article's surest reading, and where its figure is
+        for reading in readings:
+            if not reading.eligible or reading.score < self.weights.threshold or not reading.hit.chunk.date:
+                continue  # undated passages (an encyclopedia) are not reports of one fact at different times
+            years = _years(reading)
+            if asked_years and not years and reading.hit.chunk.year not in asked_years:
+                continue  # asked of 2024, a 2023 article's 同比增长35.47% naming no year is 2023's
+            if best_years and years and not best_years & years:
+                continue  # 截至2023年底980人 and 截至2022年底850人: two years' figures, not one fact reported twice
+            if reading is not readings[0] and self._of_another_place(reading, asked):
+                continue  # a district's figure beside the city's: two places' figures
+            text, start = reading.hit.chunk.text, reading.span.start
+            if plan and reading is not readings[0] and not planned(text[full_sentence(text, start)[0]:start]):
+                continue  # asked for a target (力争…保持在30%以上), an outcome (同比增长35.47%) is not another report of it
+            where = figure_in(reading.value, unit)
+            if where is None:
+                continue
+            doc = reading.hit.chunk.doc_id
+            if doc not in by_doc or reading.score > by_doc[doc][0].score:
+                by_doc[doc] = (reading, where)
+        if len({value_key(r.value[slice(*where)]) for r, where in by_doc.values()}) < 2:
+            return []
+        chosen = sorted(by_doc.values(), key=lambda rw: rw[0].hit.chunk.date, reverse=True)
+        for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value compared and marked
+            span = reading.span
+            reading.span = replace(span, start=span.start + start, end=span.start + end, text=span.text[start:end])
+        return [r.reported() for r, _ in chosen]
+
+    def _units_compared(self, best: Reading) -> list[str]:
+        """The answer's own unit (亿元 for 1100亿元), then, for a clause read whole, the unit of the figure asked about."""
+        asked = self._figure_asked(best)
+        return [unit_of(best.value), *([asked] if asked else [])]
+
+    @staticmethod
+    def _figure_asked(reading: Reading) -> str | None:
+        """The unit of the figure asked about in a clause read whole (增速保持在30%以上,2024年突破1100亿元):
+        that of the figure the reader itself scores highest as a span of its own; None when it proposed
+        none of the clause's figures alone."""
+        span, units = reading.span, set(figure_units(reading.value))
+        alone = [s for s in reading.alternatives if span.start <= s.start and s.end <= span.end and unit_of(s.text) in units]
+        return unit_of(max(alone, key=lambda s: s.score).text) if alone else None
+
+    def _of_another_place(self, reading: Reading, asked: set[str] | None) -> bool:
+        return self.anchors.of_another_place(reading.hit.chunk.text, reading.sentence, asked)
+
+
+def _years(reading: Reading) -> set[int]:
+    return years_said(reading.hit.chunk.text, reading.span.start, reading.span.end, reading.hit.chunk.year)

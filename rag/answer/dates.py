@@ -1,0 +1,76 @@
+"""Dates: which years a figure is of, and whether it is a target or an outcome.
+
+General rule: a figure answers only a question about its own time, and its sentence says which: the
+years it names (relative years resolved against the document's date), and whether the words before
+it make it a plan or a thing done.
+Example: in a 2025 report, 去年全市出口增长8%，今年力争增长10% gives 2024's outcome (8%) and 2025's
+target (10%); asked for 2025年的目标 only the second answers.
+"""
+
+from __future__ import annotations
+
+import re
+from .sentences import full_sentence, sentences
+
+RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2, "过去一年": -1}  # a report's 过去一年 is the year before it
+_RELATIVE = re.compile("|".join(sorted(RELATIVE_YEAR, key=len, reverse=True)))
+
+
+def resolve_relative(text: str, year: int | None) -> str:
+    """今年/去年/明年 → absolute years, for matching only."""
+    if not year:
+        return text
+    return _RELATIVE.sub(lambda m: f"{year + RELATIVE_YEAR[m.group(0)]}年", text)
+
+
+def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
+    """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``), or,
+    when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
+    def named(part: str) -> set[int]:
+        return {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(part, year))}
+
+    own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
+    if found := named(text[own[0]:own[1]]):
+        return found
+    begin, stop = full_sentence(text, start, end)
+    return named(text[begin:stop])
+
+
+def of_years(text: str, start: int, end: int, year: int | None, asked: list[int]) -> bool:
+    """The span's sentence names one of the years asked, or none (去年 in a 2023 article is 2022: a
+    figure for another year does not answer)."""
+    said = years_said(text, start, end, year)
+    return not said or bool(said & set(asked))
+
+
+# Words that make what follows them a plan or a target, not an outcome (力争…保持在30%以上, 预计年底将突破).
+_PLANNED = re.compile("目标|力争|争取|计划|预计|有望|确保|规划")
+# Asked of a figure: a target (目标, 计划, 预期, 拟安排) or an outcome (实际, 截至, 年末, 增长了多少).
+_ASKS_TARGET = re.compile(r"目标|计划|(?<![于出])预期|预计|拟|力争|争取|规划|安排")
+_ASKS_OUTCOME = re.compile(r"实际|截至|截止|年末|年底|(?:增长|增加|下降|减少|达到|完成|实现|提高|上升|突破|退出)了")
+_TARGET_BEFORE = re.compile(rf"{_PLANNED.pattern}|(?<![于出])预期|拟|(?<![主重需只])要(?!求)|安排")
+_DONE_BEFORE = re.compile(r"了|已|累计|以来|同比|比上年|较上年|过去|刚刚|一年来|五年来|(?<!力争|确保|争取|计划|预计|有望)(?:实现|达到)")
+
+
+def planned(text: str) -> bool:
+    """``text`` speaks of a plan or target (what the words after it say is aimed at, not achieved)."""
+    return bool(_PLANNED.search(text))
+
+
+def figure_kind_asked(question: str) -> str | None:
+    """"target" or "outcome" when the question asks for one of them (2015年实际新增就业多少 → outcome), else None."""
+    target, outcome = bool(_ASKS_TARGET.search(question)), bool(_ASKS_OUTCOME.search(question))
+    return "target" if target and not outcome else "outcome" if outcome and not target else None
+
+
+def figure_kind(text: str, start: int) -> str | None:
+    """Whether the figure at ``start`` is a target or an outcome (None: nothing says). The nearest word
+    before it in its sentence decides: of a plan (预期目标是：, 拟安排, 力争) a target, of a thing done (了,
+    已, 累计, 同比, 实现) an outcome. A sentence with neither is a target when it speaks of this year (今年)
+    or its passage spoke of a plan before it (a report's list of this year's tasks)."""
+    begin = full_sentence(text, start)[0]
+    marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, start)]
+    marks += [(m.start(), "outcome") for m in _DONE_BEFORE.finditer(text, begin, start)]
+    if marks:
+        return max(marks)[1]
+    return "target" if "今年" in text[begin:start] or _TARGET_BEFORE.search(text, 0, begin) else None

@@ -1,0 +1,140 @@
+"""Forms and units: what a value is, whatever its notation, and whether it has the form asked.
+
+General rule: values compare as numbers with units (近/约/突破, width, digit grouping and numeral
+script aside), a span the reader cut inside a figure or a date is completed, and a question that
+asks for a form (an e-mail address, a phone number, a count, an amount, a rank) is answered only by
+a span of that form (rag/data/answer_shapes.tsv). Example: asked 有多少家企业, 4.2亿美元 is no answer but
+65家 is; 突破1100亿元 and 1100亿元 are one value.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import replace
+from importlib import resources
+
+import cn2an
+
+from ..question import Question
+from ..reader.features import Span
+from ..tokenizing import normalize
+
+_PREFIX = "近|约|超过|超|逾|达到|达|突破|共|累计|最高"
+# 大 last: "6大主攻方向", "四大产业" count things; 年 before it keeps "2024年大…" a year.
+_UNITS = ("亿元|万元|亿美元|万美元|美元|元|家|个百分点|个平方公里|个|项|万亩|亩|平方米|平方公里|吨|台|人次|万人|人|万名|名|所|条|"
+          "座|倍|%|批|次|户|辆|公里|米|件|款|部|套|届|天|小时|周年|年|岁|级|英寸|大")
+_MAGNITUDE = r"(?:余|多)?(?:万亿|亿|万|千|百)?(?:余|多)?"
+_UNIT = rf"{_MAGNITUDE}(?:{_UNITS})?"
+# Chinese numerals count (四大, 两个) and rank (第七) as digits do; unlike digits they need a unit or
+# 第, or every 一 of 一体化 would be a figure.
+_CN = "零一二三四五六七八九十百千两"
+_CN_NUMERAL = re.compile(rf"(?<=第)[{_CN}]+|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:至\d{1,2}月)?|(?:今年|去年|明年|前年|后年)?\d{1,2}月(?:\d{1,2}日)?(?:至\d{1,2}日)?"
+)
+# A figure with its unit, without the words before it (突破, 近): what a cut-off span is completed to.
+QUANTITY = re.compile(rf"(?:(?<![\d.])\d+(?:\.\d+)?|(?<![{_CN}])[{_CN}]+(?={_MAGNITUDE}(?:{_UNITS}))){_UNIT}(?:以上|左右)?"
+                      rf"|第\d+|第[{_CN}]+")
+
+
+def arabic(text: str) -> str:
+    """The Chinese-numeral figures of ``text`` in digits (四大 → 4大, 第十一 → 第11), so a figure compares
+    across scripts; numerals that are not figures (一体化, 十里铺) stay."""
+    def digits(match: re.Match) -> str:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return str(cn2an.cn2an(match.group(0), "smart"))
+        except (ValueError, KeyError):  # not a well-formed numeral (十十): leave it as written
+            return match.group(0)
+
+    return _CN_NUMERAL.sub(digits, text)
+
+
+def value_key(value: str) -> str:
+    """Compare values as numbers with units, ignoring 近/约/突破, width, digit grouping and numeral
+    script (第七 is 第7)."""
+    return re.sub(r"(以上|左右|余|多)", "", re.sub(rf"^({_PREFIX})", "", arabic(normalize(value))))
+
+
+def unit_of(value: str) -> str:
+    return re.sub(r"[\d.一二三四五六七八九十百千两]", "", value_key(value))
+
+
+def figure_units(text: str) -> list[str]:
+    """The units of the figures a text states, in order, leaving out years and bare numbers."""
+    units = (unit_of(match.group(0)) for match in QUANTITY.finditer(text))
+    return list(dict.fromkeys(unit for unit in units if unit not in ("", "年")))
+
+
+def figure_in(value: str, unit: str) -> tuple[int, int] | None:
+    """Where in ``value`` the one figure in ``unit`` it states is: all of it, or the figure inside a
+    clause the reader took whole (…营业收入力争突破1000亿元 → 1000亿元); None when it states none or several."""
+    if unit_of(value) == unit:
+        return (0, len(value))
+    found = [m for m in QUANTITY.finditer(value) if unit_of(m.group(0)) == unit]
+    return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
+
+
+_OPENING = {"“": "”", "「": "」"}
+
+
+def snap(text: str, span: Span) -> Span:
+    """Complete a span that cuts a figure, a date or a short quotation in two (1100亿 → 1100亿元,
+    2024年3 → 2024年3月)."""
+    start, end = span.start, span.end
+    for pattern in (QUANTITY, _DATE):
+        for match in pattern.finditer(text, max(0, start - 12), min(len(text), end + 12)):
+            if match.start() < end < match.end() and match.start() >= start - 12:
+                end = match.end()
+            if match.start() < start < match.end() and start - match.start() <= 12:
+                start = match.start()
+    if 0 < start and text[start - 1] in _OPENING and end < len(text) and text[end] in "；;，,、":
+        # The reader stopped at a separator inside a short quotation it opened (“来到正定县,一切都好办;投资…”): all of it.
+        close = text.find(_OPENING[text[start - 1]], end, start + 80)
+        end = close if close >= 0 and not re.search(r"[。！？!?“「]", text[end:close]) else end
+    if (start, end) == (span.start, span.end):
+        return span
+    return replace(span, start=start, end=end, text=text[start:end])
+
+
+def table(name: str) -> list[list[str]]:
+    """The rows of a tab-separated table in rag/data/, without its comment lines."""
+    text = resources.files("rag").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+ANSWER_SHAPES = [(re.compile(asked), re.compile(shape.strip())) for asked, shape in table("answer_shapes.tsv")]
+
+
+
+def _asked(question: Question) -> str:
+    return question.raw.lower() if question.english else question.read_as
+
+
+def answer_shape(question: Question) -> re.Pattern | None:
+    """The form the answer must have when the question asks for a contact detail, a count, an amount,
+    a rank, a date, a rate or an area (rag/data/answer_shapes.tsv)."""
+    return next((shape for pattern, shape in ANSWER_SHAPES if pattern.search(_asked(question))), None)
+
+
+def to_form(text: str, span: Span, shape: re.Pattern | None, beside: int = 3) -> Span:
+    """A span holding one figure of the form asked and more than ``beside`` other characters is cut to
+    that figure, completed (总投资多少 of 744亿元的省市重点项目 → 744亿元). A few words beside it are how the
+    answer is said (近300家, 3名子女, 成立于1919年): in the training data 174 of 198 answers to count
+    questions that hold one figure have at most 3 characters beside it. One holding several figures
+    stays: a date (2021年12月21日) or a list is the answer whole."""
+    forms = list(shape.finditer(text, span.start, span.end)) if shape is not None else []
+    if len(forms) != 1 or len(span.text) - len(forms[0].group(0)) <= beside:
+        return span
+    return snap(text, narrowed(span, forms))
+
+
+def narrowed(span: Span, forms: list[re.Match]) -> Span:
+    """``span`` cut to the last of ``forms`` it holds (211个园区中排名第八 → 第八); ``span`` itself when it holds none."""
+    inside = [m for m in forms if span.start <= m.start() and m.end() <= span.end]
+    if not inside:
+        return span
+    form = inside[-1]
+    return replace(span, start=form.start(), end=form.end(), text=form.group(0))

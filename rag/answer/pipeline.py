@@ -1,0 +1,132 @@
+"""The answer step: read the top passages, choose the surest fitting span, compare, or decline.
+
+1. read: the reader proposes spans for each top passage; a passage whose names are not the
+   question's does not answer (:mod:`.names`), and a span of other years, a target for an outcome or
+   another form than asked gives way to the reader's next (:mod:`.dates`, :mod:`.forms`); 2. choose: passages by answer score; 3. a series across dated documents or a
+   conflict between them (:mod:`.conflicts`); 4. not found under the fitted threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from .. import timeline
+from ..chunking import Chunk
+from ..question import Question
+from ..reader.features import AGREEMENT_CANDIDATES, Span
+from ..scope import titles_named
+from ..search import Hit
+from .conflicts import Comparisons
+from .dates import figure_kind, of_years
+from .forms import snap, to_form, value_key
+from .lists import complete_list, respective
+from .names import Anchors, of_swapped_subject
+from .readings import Answer, AnswerWeights, Asks, Reading, reader_questions, said
+
+SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is dated to other years
+
+
+class Answerer(Comparisons):
+    """Callable: (question, hits) → :class:`Answer`."""
+
+    def __init__(self, reader, idf: dict[str, float], chunks: list[Chunk] | None = None,
+                 weights: AnswerWeights | None = None, read_depth: int = 4, depth: int = 10,
+                 places: Callable[[str], set[str]] | None = None) -> None:
+        """``places``: the places a text names (:meth:`QuestionReader.places`), to tell whose figure a sentence gives."""
+        self.reader, self.idf = reader, idf
+        self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
+        self.anchors = Anchors(self.chunks, idf, places)
+        self.weights = weights or AnswerWeights.load()
+        self.read_depth, self.depth = read_depth, depth
+
+    def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None,
+             depth: int | None = None) -> list[Reading]:
+        """The first ``depth`` passages read (the read depth by default). ``named``: the documents the question
+        names (:class:`rag.scope.Scope`); a passage of another does not answer."""
+        read = list(range(min(len(hits), depth or self.read_depth)))
+        texts = [hits[number].chunk.text for number in read]
+        proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
+        for asked in reader_questions(question) if read else []:
+            by_passage: dict[int, list[Span]] = {}
+            for span in self.reader.read(asked, texts, top=AGREEMENT_CANDIDATES):
+                by_passage.setdefault(read[span.passage], []).append(span)
+            for number, own in by_passage.items():
+                if number not in proposed or _surest(own[:SPANS_TRIED]) > _surest(proposed[number][:SPANS_TRIED]):
+                    proposed[number] = own
+        asks = Asks.of(question)  # what the question asks for, once
+        asked = {word for group in question.groups for word in group.words}
+        shaped = lambda text, span: to_form(text, complete_list(text, respective(text, snap(text, span), asked), asks.items), asks.shape)  # noqa: E731
+        readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
+        for number, hit in enumerate(hits):
+            held = (not titled or hit.chunk.title in titled) and (named is None or hit.chunk.doc_id in named)
+            reading = Reading(hit, anchored=held and self.anchors.holds(question, hit))
+            # The passage's best span, or, when it is of other years or another form than asked, the
+            # reader's next best that is not (2023's figure, not this year's, from one paragraph).
+            reading.alternatives = proposed.get(number, [])
+            choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
+            for span in choices:
+                self._take(reading, span, question, asks)
+                if not reading.mismatched:
+                    break
+            else:
+                if choices:
+                    self._take(reading, choices[0], question, asks)
+            readings.append(reading)
+        return readings
+
+    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks) -> None:
+        """Read ``span`` as the passage's answer and check it against what the question asks."""
+        text, year = reading.hit.chunk.text, reading.hit.chunk.year
+        figure = asks.kind is not None and bool(re.search(r"\d", span.text))
+        reading.span = span
+        reading.margin = span.score - span.no_answer
+        reading.score = reading.margin + self.weights.retrieval * reading.hit.score
+        reading.dated_elsewhere = bool(question.years) and not of_years(text, span.start, span.end, year, question.years)
+        reading.other_kind = figure and figure_kind(text, span.start) not in (asks.kind, None)
+        reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
+        reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
+
+    def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
+        readings = self.read(question, hits[:max(self.depth, top_k)], named)
+        deeper = hits[max(self.depth, top_k):]
+        if not readings:
+            return Answer(None, "not_found", [])
+        # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
+        readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
+        best = readings[0]
+        confidence = _sigmoid(best.score - self.weights.threshold) if best.eligible else 0.0
+        if not best.eligible or best.score < self.weights.threshold:
+            return Answer(None, "not_found", readings[:top_k], confidence=confidence)
+        if entries := self._series(question, readings, deeper, named):
+            cited = [e.reading for e in entries]
+            cited += [r for r in readings if not any(r is c for c in cited)][:max(0, top_k - len(cited))]
+            return Answer(timeline.summary(entries), "answered", cited, entries[0].reading.value, [], confidence,
+                          [e.public() for e in entries])
+        conflict = self._conflict(question, readings)
+        cited = readings[:top_k]
+        missing = [c["reading"] for c in conflict if not any(c["reading"] is r for r in cited)]
+        if missing:  # every disagreeing source is cited, in place of the weakest passages when there is room
+            cited = cited[:max(top_k - len(missing), len(conflict) - len(missing))] + missing
+        if not conflict:
+            return Answer(said(best), "answered", cited, best.value, [], confidence)
+        by_value: dict[str, list[dict]] = {}
+        for c in conflict:  # newest first, so each value is listed at its newest date
+            by_value.setdefault(value_key(c["value"]), []).append(c)
+        parts = [f"{group[0]['value']}（{'、'.join(c['date'] or '日期不详' for c in group)}《{group[0]['title']}》等）"
+                 if len(group) > 1 else f"{group[0]['value']}（{group[0]['date'] or '日期不详'}《{group[0]['title']}》）"
+                 for group in by_value.values()]
+        text = "各文章说法不一，按日期从新到旧：" + "；".join(parts) + "。"
+        public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
+        return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
+
+
+def _surest(spans: list[Span]) -> float:
+    """How sure the reader is that a passage answers: its best span over the no-answer score
+    (margins compare across askings of one question)."""
+    return max(span.score - span.no_answer for span in spans)
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, x))))
