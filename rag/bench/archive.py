@@ -8,8 +8,6 @@ questions read more passages, so its speed is its own. The archive is a folder w
 
 from __future__ import annotations
 
-import tempfile
-import time
 from pathlib import Path
 
 from .common import QUERIES, TOP_K, WARMUP, Run, history, interleaved, ratio, spread, stats, table
@@ -22,15 +20,11 @@ def bench_archive(run: Run) -> tuple[dict, str]:
     reader on the top passages, and Engine.ask in-process."""
     from ..engine import Engine
     from ..eval import load_questions
-    from ..index import build_index
 
     archive = run.archive or ARCHIVE
     if not (archive / "corpus").is_dir() or not (archive / "questions.jsonl").is_file():
         return {"skipped": f"no archive at {archive}"}, f"Skipped: no `corpus/` and `questions.jsonl` under `{archive}`."
-    folder = Path(tempfile.mkdtemp(prefix="archive-", dir=run.workdir))
-    started = time.perf_counter()
-    index = build_index(archive / "corpus", folder, run.embedder, ann_threshold=run.settings.ann_threshold, progress=False)
-    indexing_s = time.perf_counter() - started
+    folder, indexing_s, index = run.build_fresh(archive / "corpus")
     engine = Engine(run.settings.model_copy(update={"index_dir": folder}), run.embedder)
     picks = spread(load_questions(archive / "questions.jsonl"), QUERIES + WARMUP)
     depth = engine.settings.read_depth

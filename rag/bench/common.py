@@ -110,23 +110,22 @@ class Run:
 
         return Embedder(self.settings, progress=False)
 
-    def build_fresh(self):
-        """A timed ``build_index`` into an empty folder, so no vector is reused. Returns (folder, seconds, index)."""
+    def build_fresh(self, corpus: Path | None = None, embedder=None):
+        """A timed ``build_index`` of ``corpus`` (the settings' by default) with ``embedder`` (the run's by
+        default) into an empty folder, so no vector is reused. Returns (folder, seconds, index)."""
         from ..index import build_index
 
         folder = Path(tempfile.mkdtemp(prefix="index-", dir=self.workdir))
         started = time.perf_counter()
-        index = build_index(self.settings.corpus_dir, folder, self.embedder,
+        index = build_index(corpus or self.settings.corpus_dir, folder, embedder or self.embedder,
                             ann_threshold=self.settings.ann_threshold, progress=False)
-        seconds = time.perf_counter() - started
-        self.index_dir = self.index_dir or folder
-        return folder, seconds, index
+        return folder, time.perf_counter() - started, index
 
     @cached_property
     def served(self):
         """Settings pointing at the bench's own index."""
         if self.index_dir is None:
-            self.build_fresh()
+            self.index_dir = self.build_fresh()[0]
         return self.settings.model_copy(update={"index_dir": self.index_dir})
 
     @cached_property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,6 @@ def bench_indexing(run: Run) -> tuple[dict, str]:
     from ..chunking import chunk_documents
     from ..documents import load_corpus
     from ..embedding import Embedder
-    from ..index import build_index
 
     documents, _ = load_corpus(Path(run.settings.corpus_dir))
     texts = [chunk.retrieval_text() for chunk in chunk_documents(documents)]
@@ -47,10 +45,7 @@ def bench_indexing(run: Run) -> tuple[dict, str]:
     for _ in range(2):
         for name, (embedder, threads) in encoders.items():
             seconds[name].append(encode(embedder, threads))
-    folder = Path(tempfile.mkdtemp(prefix="index-", dir=run.workdir))
-    started = time.perf_counter()
-    index = build_index(run.settings.corpus_dir, folder, builder, ann_threshold=run.settings.ann_threshold, progress=False)
-    build_s = time.perf_counter() - started
+    folder, build_s, index = run.build_fresh(embedder=builder)
     run.index_dir = run.index_dir or folder
     n = len(index.chunks)
     rates = {name: round(n / statistics.fmean(s), 1) for name, s in seconds.items()}
