@@ -3,7 +3,8 @@
 An archive restates one kind of figure in every year's document with another value (a deficit
 ratio: 2.1% in 2014, 2.3% in 2015, 3% in 2016 …). Asked without a year (赤字率是多少), the answer is
 that series, newest first, each value with its period and the document that states it: read per
-document (the best passage of each dated document found), not only the top passages. Values of
+document (the best passage of each dated document found, and its next when that one states no such
+figure or, asked for a target, only an outcome), not only the top passages. Values of
 one period that differ are a conflict (two reports disagree), which ``rag.answer`` compares; a
 series needs at least two periods its texts state (今年, 2016年): two notices that give a target
 without a year are a revision, a conflict.
@@ -11,13 +12,15 @@ without a year are a revision, a conflict.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .answer.dates import figure_kind, years_said
 from .answer.forms import figure_in
 from .answer.sentences import full_sentence
 
-DOCUMENTS = 8  # dated documents read for a series beyond the passages already read
+DOCUMENTS = 8  # dated documents read at a time for a series beyond the passages already read
+PASSAGES = 2  # rounds of reading: a document's next passage is read while none read states the figure
 HITS = 30  # retrieved passages searched for each document's best one
 
 
@@ -41,31 +44,48 @@ def subject_word(question_words: list[str], text: str, idf: dict[str, float]) ->
     return max(printed, key=lambda w: idf.get(w, 0.0)) if printed else None
 
 
-def series(readings: list, units: list[str], subject: str | None) -> list[Entry]:
+def titled_year(title: str) -> set[int]:
+    """The year of a yearly document, which its title opens with (2017年国务院政府工作报告): what a plan
+    it states without naming a year is about (要完成中央预算内投资5076亿元); its review's figures are not."""
+    opening = re.match(r"((?:19|20)\d{2})年", title.strip())
+    return {int(opening.group(1))} if opening else set()
+
+
+def stated(reading, units: list[str], subject: str | None) -> tuple[int, int] | None:
+    """Where in the reading's value its figure in one of ``units`` is, when its sentence names ``subject``
+    (not another figure of the same unit: 增长6.5% beside 赤字率3%); None otherwise."""
+    where = next((w for unit in units if (w := figure_in(reading.value, unit)) is not None), None)
+    if where is None:
+        return None
+    text, span = reading.hit.chunk.text, reading.span
+    begin, end = full_sentence(text, span.start, span.end)
+    return where if not subject or subject in text[begin:end] else None
+
+
+def series(readings: list, units: list[str], subject: str | None, kind: str | None = None) -> list[Entry]:
     """Each dated document's surest reading stating a figure in one of ``units`` in a sentence that names
-    ``subject``, newest first; empty unless they cover two periods or more, each with one value."""
+    ``subject`` (of the ``kind`` asked, target or outcome, where a document states both), newest first;
+    empty unless they cover two periods or more, each with one value."""
     by_doc: dict[str, tuple[object, tuple[int, int]]] = {}
+    rank = lambda r, w: (kind is not None and figure_kind(r.hit.chunk.text, r.span.start + w[0], r.hit.chunk.year) == kind, r.score)  # noqa: E731
     for reading in readings:
-        chunk = reading.hit.chunk
-        where = next((w for unit in units if (w := figure_in(reading.value, unit)) is not None), None)
-        if where is None:
+        if (where := stated(reading, units, subject)) is None:
             continue
-        begin, end = full_sentence(chunk.text, reading.span.start, reading.span.end)
-        if subject and subject not in chunk.text[begin:end]:
-            continue  # another figure of the same unit (增长6.5% beside 赤字率3%)
-        if chunk.doc_id not in by_doc or reading.score > by_doc[chunk.doc_id][0].score:
-            by_doc[chunk.doc_id] = (reading, where)
+        doc = reading.hit.chunk.doc_id
+        if doc not in by_doc or rank(reading, where) > rank(*by_doc[doc]):
+            by_doc[doc] = (reading, where)
     chosen = sorted(by_doc.values(), key=lambda rw: rw[0].hit.chunk.date, reverse=True)
-    entries, values, stated = [], {}, set()
+    entries, values, periods = [], {}, set()
     for reading, (start, end) in chosen:
         chunk, span = reading.hit.chunk, reading.span
-        years = years_said(chunk.text, span.start, span.end, chunk.year)
+        own = figure_kind(chunk.text, span.start + start, chunk.year)
+        years = years_said(chunk.text, span.start, span.end, chunk.year) or (titled_year(chunk.title) if own != "outcome" else set())
         period = "、".join(f"{y}年" for y in sorted(years)) if years else chunk.date
-        stated |= {period} if years else set()
+        periods |= {period} if years else set()
         if values.setdefault(period, reading.value[start:end]) != reading.value[start:end]:
             return []  # one period, two values: a conflict, not a series
-        entries.append(Entry(reading, period, figure_kind(chunk.text, span.start + start)))
-    if len(entries) < 2 or len(stated) < 2:
+        entries.append(Entry(reading, period, own))
+    if len(entries) < 2 or len(periods) < 2:
         return []  # a series is of periods the texts state: two notices' 目标为30万辆 and 38万辆 are a revision
     for reading, (start, end) in chosen:  # a clause read whole is narrowed to its figure: the value listed and marked
         span = reading.span

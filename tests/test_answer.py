@@ -199,6 +199,9 @@ def test_a_clause_read_whole_gives_the_one_figure_it_states():
     assert figure_in("1100亿元", "亿元") == (0, 6)
     assert figure_in("达到766.02亿元，预计年底将突破800亿元", "亿元") is None  # two figures: which one is meant is unknown
     assert figure_in("同比增长35.47%", "亿元") is None
+    assert figure_in("1.62万亿元", "亿元") == (0, 7)  # one measure, another magnitude
+    clause = "1.62万亿元，比去年增加2700亿元"
+    assert clause[slice(*figure_in(clause, "亿元"))] == "1.62万亿元"  # the other is a difference
 
 
 def test_the_figures_of_a_clause_are_told_by_unit_leaving_out_years():
@@ -447,3 +450,13 @@ def test_a_respective_list_answers_for_its_subject_however_the_reader_cut_it():
     # What follows the count (两大产业营业收入) is said of both subjects: its words tell neither apart.
     shared = "生物医药、新一代电子信息两大产业营业收入今年有望分别实现1200亿元、1300亿元。"
     assert respective(shared, span(shared, "1300亿元"), {"生物医药产业", "生物", "医药", "产业", "营业收入"}).text == "1200亿元"
+
+
+def test_a_figure_is_a_target_or_an_outcome_by_the_words_and_years_before_it():
+    from rag.answer.dates import figure_kind
+
+    plan = "要深入推进新型城镇化，实现1亿人落户。到2020年，常住人口城镇化率达到60%。"
+    assert figure_kind(plan, plan.index("60%"), 2016) == "target"  # a year after the report's own
+    assert figure_kind(plan, plan.index("60%"), 2021) == "outcome"  # 达到, in a later report's review
+    review = "五年来，人民生活持续改善。人均预期寿命达到76.7岁。棚户区住房改造2600多万套。"
+    assert figure_kind(review, review.index("2600"), 2018) == "outcome"  # the review's 达到, not 预期寿命's 预期

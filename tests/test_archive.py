@@ -10,15 +10,21 @@ REPORTS = {
     "2021_lc": ("2021年临川市政府工作报告", "2021-02-01", [
         "过去一年，全市地区生产总值增长5.2%，城镇新增就业8.1万人。",
         "今年经济社会发展的主要预期目标是：地区生产总值增长6%左右，城镇新增就业8万人以上，财政赤字率控制在2.5%左右。",
-        "今年要新建保障性住房1.2万套，改造老旧小区300个。"]),
+        "今年要新建保障性住房1.2万套，改造老旧小区300个。",
+        "过去一年，全市完成棚户区改造4200套，新增城市绿地80公顷。",
+        "今年计划完成棚户区改造4500套，比去年多300套。"]),
     "2022_lc": ("2022年临川市政府工作报告", "2022-02-01", [
         "过去一年，全市地区生产总值增长6.3%，城镇新增就业8.6万人。",
         "今年经济社会发展的主要预期目标是：地区生产总值增长5.5%左右，城镇新增就业8.5万人以上，财政赤字率控制在2.8%左右。",
-        "今年要新建保障性住房1.5万套，改造老旧小区360个。"]),
+        "今年要新建保障性住房1.5万套，改造老旧小区360个。",
+        "过去一年，全市完成棚户区改造4600套，新增城市绿地95公顷。",
+        "今年计划完成棚户区改造5000套，比去年多500套。"]),
     "2023_lc": ("2023年临川市政府工作报告", "2023-02-01", [
         "过去一年，全市地区生产总值增长4.9%，城镇新增就业9万人。",
         "今年经济社会发展的主要预期目标是：地区生产总值增长5%左右，城镇新增就业9万人以上，财政赤字率控制在3%左右。",
-        "今年要新建保障性住房1.8万套，改造老旧小区420个。"]),
+        "今年要新建保障性住房1.8万套，改造老旧小区420个。",
+        "过去一年，全市完成棚户区改造5100套，新增城市绿地110公顷。",
+        "今年计划完成棚户区改造5600套，比去年多600套。"]),
     "2023_yn": ("2023年云南省政府工作报告", "2023-01-20", [
         "今年全省经济社会发展的主要预期目标是：地区生产总值增长6.5%左右，城镇新增就业50万人以上。",
         "全省上下要坚定信心，扎实推进乡村振兴，建设高标准农田200万亩。"]),
@@ -69,6 +75,20 @@ def test_a_figure_asked_without_a_year_is_a_series_newest_first_each_cited(archi
         assert cited.doc_id == entry["doc_id"]
         assert cited.text[slice(*cited.highlight)] == entry["value"]
     assert all(value in response.answer for value in ("3%左右", "2.8%左右", "2.5%左右"))
+
+
+def test_a_series_of_targets_reads_each_report_s_plan_past_its_review(archive):
+    """Each report reviews last year's figure (完成棚户区改造4600套) beside this year's plan: asked for the
+    target, every report's plan is listed, not the review found first, nor the plan's difference (比去年多500套)."""
+    response = archive.ask("临川市每年的棚户区改造任务是多少套？")
+    assert [e["value"] for e in response.timeline] == ["5600套", "5000套", "4500套"], response.answer
+    assert all(e["kind"] == "target" for e in response.timeline)
+
+
+def test_a_figure_s_difference_from_last_year_is_not_the_figure(archive):
+    response = archive.ask("2022年临川市计划完成棚户区改造多少套？")
+    assert response.value == "5000套", response.answer
+    assert archive.ask("2022年临川市棚户区改造计划比去年多多少套？").value == "500套"
 
 
 def test_a_province_no_document_is_about_is_declined(archive):

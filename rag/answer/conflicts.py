@@ -1,8 +1,8 @@
 """Conflicts and timelines: one fact printed with different values, or one figure across periods.
 
 General rule: figures compare only as one fact reported twice when each comes from a dated passage
-that would answer on its own, in the same unit, of the same years and place, and within 1.5× of each
-other; the answer then lists every value with its date, newest first. A figure asked of no year that
+that would answer on its own, in the same measure (亿元 and 万亿元 are both 元), of the same years and
+place; the answer then lists every value with its date, newest first. A figure asked of no year that
 several dated documents state for different periods is a series (:mod:`rag.timeline`). Example: a 2023 notice's
 项目总投资120亿元 and a 2024 one's 总投资135亿元 are a conflict; 亩 against 亿元, or another district's
 figure, is not; 赤字率 asked of no year in five yearly reports is a timeline.
@@ -16,7 +16,7 @@ from dataclasses import replace
 from .. import timeline
 from ..question import Question
 from ..search import Hit
-from .dates import planned, years_said
+from .dates import figure_kind, figure_kind_asked, planned, years_said
 from .forms import figure_in, figure_units, unit_of, value_key
 from .readings import Reading
 from .sentences import full_sentence
@@ -27,24 +27,38 @@ class Comparisons:
 
     def _series(self, question: Question, readings: list[Reading], deeper: list[Hit],
                 named: frozenset[str] | None) -> list[timeline.Entry]:
-        """Asked of no year, a figure stated by several dated documents: its values per
-        document, each document's best passage read when none of it was."""
+        """Asked of no year, a figure stated by several dated documents: its values per document. A
+        document whose passages read state no such figure has its next passage read, up to
+        :data:`timeline.PASSAGES` in all (a report's review paragraph found first, its plan read next)."""
         best = readings[0]
         if question.years or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
             return []
-        read = {r.hit.chunk.doc_id for r in readings if r.span is not None}
-        unread: dict[str, Hit] = {}
-        for hit in [r.hit for r in readings] + deeper:
-            if hit.chunk.date and hit.chunk.doc_id not in read:
-                unread.setdefault(hit.chunk.doc_id, hit)
-        more = self.read(question, list(unread.values())[:timeline.DOCUMENTS], named, timeline.DOCUMENTS) if unread else []
         asked = self.anchors.places_asked(question)
-        sure = [r for r in readings + more if r.eligible and r.score >= self.weights.threshold and r.hit.chunk.date
-                and (r is best or not self._of_another_place(r, asked))]
         words = [w for g in question.groups if not g.anchor for w in g.words]
         begin, end = full_sentence(best.hit.chunk.text, best.span.start, best.span.end)
         subject = timeline.subject_word(words, best.hit.chunk.text[begin:end], self.idf)
-        return timeline.series(sure, self._units_compared(best), subject)
+        units, kind = self._units_compared(best), figure_kind_asked(question.read_as)
+
+        def states(r: Reading) -> bool:
+            return (r.eligible and r.score >= self.weights.threshold and bool(r.hit.chunk.date)
+                    and (r is best or not self._of_another_place(r, asked))
+                    and timeline.stated(r, units, subject) is not None)
+
+        def of_kind(r: Reading) -> bool:  # asked for a target, a document's review figure leaves its plan to be read
+            return kind is None or figure_kind(r.hit.chunk.text, r.span.start + timeline.stated(r, units, subject)[0], r.hit.chunk.year) == kind
+
+        pool = [r for r in readings if r.span is not None]
+        waiting: dict[str, list[Hit]] = {}  # each dated document's passages not read yet, in retrieval order
+        for hit in [r.hit for r in readings if r.span is None] + deeper:
+            if hit.chunk.date:
+                waiting.setdefault(hit.chunk.doc_id, []).append(hit)
+        for _ in range(timeline.PASSAGES):
+            found = {r.hit.chunk.doc_id for r in pool if states(r) and of_kind(r)}
+            batch = [hits.pop(0) for doc, hits in waiting.items() if doc not in found and hits][:timeline.DOCUMENTS]
+            if not batch:
+                break
+            pool += self.read(question, batch, named, len(batch))
+        return timeline.series([r for r in pool if states(r)], units, subject, kind)
 
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different figures for one fact from different articles, newest first. Names are not compared:

@@ -24,10 +24,11 @@ def resolve_relative(text: str, year: int | None) -> str:
 
 
 def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
-    """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``), or,
+    """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``; not
+    a year compared against, as 比去年 in 今年计划5600套，比去年多600套), or,
     when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
-    def named(part: str) -> set[int]:
-        return {int(y) for y in re.findall(r"((?:19|20)\d{2})年", resolve_relative(part, year))}
+    def named(part: str) -> set[int]:  # a year compared against (比去年多600套) is not the figure's
+        return {int(y) for y in re.findall(r"(?<![比较])((?:19|20)\d{2})年", resolve_relative(part, year))}
 
     own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
     if found := named(text[own[0]:own[1]]):
@@ -45,8 +46,8 @@ def of_years(text: str, start: int, end: int, year: int | None, asked: list[int]
 
 # Words that make what follows them a plan or a target, not an outcome (力争…保持在30%以上, 预计年底将突破).
 _PLANNED = re.compile("目标|力争|争取|计划|预计|有望|确保|规划")
-# Asked of a figure: a target (目标, 计划, 预期, 拟安排) or an outcome (实际, 截至, 年末, 增长了多少).
-_ASKS_TARGET = re.compile(r"目标|计划|(?<![于出])预期|预计|拟|力争|争取|规划|安排")
+# Asked of a figure: a target (目标, 任务, 计划, 预期, 拟安排) or an outcome (实际, 截至, 年末, 增长了多少).
+_ASKS_TARGET = re.compile(r"目标|任务|计划|(?<![于出])预期|预计|拟|力争|争取|规划|安排")
 _ASKS_OUTCOME = re.compile(r"实际|截至|截止|年末|年底|(?:增长|增加|下降|减少|达到|完成|实现|提高|上升|突破|退出)了")
 _TARGET_BEFORE = re.compile(rf"{_PLANNED.pattern}|(?<![于出])预期|拟|(?<![主重需只])要(?!求)|安排")
 _DONE_BEFORE = re.compile(r"了|已|累计|以来|同比|比上年|较上年|过去|刚刚|一年来|五年来|(?<!力争|确保|争取|计划|预计|有望)(?:实现|达到)")
@@ -63,14 +64,22 @@ def figure_kind_asked(question: str) -> str | None:
     return "target" if target and not outcome else "outcome" if outcome and not target else None
 
 
-def figure_kind(text: str, start: int) -> str | None:
-    """Whether the figure at ``start`` is a target or an outcome (None: nothing says). The nearest word
+def figure_kind(text: str, start: int, year: int | None = None) -> str | None:
+    """Whether the figure at ``start`` is a target or an outcome (None: nothing says). Of a year after
+    the document's ``year`` it is a target (a 2016 report's 到2020年，城镇化率达到60%). Else the nearest word
     before it in its sentence decides: of a plan (预期目标是：, 拟安排, 力争) a target, of a thing done (了,
-    已, 累计, 同比, 实现) an outcome. A sentence with neither is a target when it speaks of this year (今年)
-    or its passage spoke of a plan before it (a report's list of this year's tasks)."""
+    已, 累计, 同比, 实现) an outcome. A sentence with neither is a target when it speaks of this year (今年);
+    else the passage's nearest such word before it decides (a report's list of this year's tasks, or
+    its review of five years: 五年来…人均预期寿命达到76.7岁。棚户区住房改造2600多万套 is an outcome)."""
     begin = full_sentence(text, start)[0]
-    marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, start)]
-    marks += [(m.start(), "outcome") for m in _DONE_BEFORE.finditer(text, begin, start)]
-    if marks:
-        return max(marks)[1]
-    return "target" if "今年" in text[begin:start] or _TARGET_BEFORE.search(text, 0, begin) else None
+    if year and (ahead := [int(y) for y in re.findall(r"((?:19|20)\d{2})年", text[begin:start])]) and min(ahead) > year:
+        return "target"
+    if kind := _nearest_kind(text, begin, start):
+        return kind
+    return "target" if "今年" in text[begin:start] else _nearest_kind(text, 0, begin)
+
+
+def _nearest_kind(text: str, begin: int, end: int) -> str | None:
+    marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, end)]
+    marks += [(m.start(), "outcome") for m in _DONE_BEFORE.finditer(text, begin, end)]
+    return max(marks)[1] if marks else None

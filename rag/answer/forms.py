@@ -68,13 +68,36 @@ def figure_units(text: str) -> list[str]:
     return list(dict.fromkeys(unit for unit in units if unit not in ("", "年")))
 
 
+def measure(unit: str) -> str:
+    """A unit without its magnitude: 13500亿元 and 1.62万亿元 are both sums of 元, 820万人 and 749人 counts of 人."""
+    return re.sub(r"^(?:万亿|亿|万|千|百)(?=.)", "", unit)
+
+
 def figure_in(value: str, unit: str) -> tuple[int, int] | None:
-    """Where in ``value`` the one figure in ``unit`` it states is: all of it, or the figure inside a
-    clause the reader took whole (…营业收入力争突破1000亿元 → 1000亿元); None when it states none or several."""
-    if unit_of(value) == unit:
+    """Where in ``value`` the one figure in the measure of ``unit`` it states is: all of it, or the figure
+    inside a clause the reader took whole (…营业收入力争突破1000亿元 → 1000亿元; 1.62万亿元，比去年增加2700亿元
+    → 1.62万亿元, the other a difference); None when it states none or several."""
+    if measure(unit_of(value)) == measure(unit):
         return (0, len(value))
-    found = [m for m in QUANTITY.finditer(value) if unit_of(m.group(0)) == unit]
+    found = [m for m in QUANTITY.finditer(value) if measure(unit_of(m.group(0))) == measure(unit)
+             and not difference(value, m.start())]
     return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
+
+
+# A figure after 比…多/增加/减少 is a change against another period or thing, not the level itself.
+_DIFFERENCE_BEFORE = re.compile(r"比[^，,。；;：:]{0,12}?(?:多|少|增加|减少|增长|下降|提高|降低|上升|扩大|缩小|增|减)了?$")
+# A question asking a change: 比上年多多少, 增长了多少, 增速, 下降多少 (新增就业 asks a count of new jobs).
+_ASKS_CHANGE = re.compile(r"比|(?<!新)增|减|降|涨|升|提高|扩大|缩小|多了|少了|幅|速")
+
+
+def difference(text: str, start: int) -> bool:
+    """The figure at ``start`` is stated as a difference (城镇新增就业1100万人以上，比去年多100万人: 100万人)."""
+    return bool(_DIFFERENCE_BEFORE.search(text, max(0, start - 16), start))
+
+
+def asks_change(question: str) -> bool:
+    """The question asks how much something changed (比去年增加多少, 增长了多少), not how much it is."""
+    return bool(_ASKS_CHANGE.search(question))
 
 
 _OPENING = {"“": "”", "「": "」"}

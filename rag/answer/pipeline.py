@@ -1,9 +1,12 @@
 """The answer step: read the top passages, choose the surest fitting span, compare, or decline.
 
 1. read: the reader proposes spans for each top passage; a passage whose names are not the
-   question's does not answer (:mod:`.names`), and a span of other years, a target for an outcome or
-   another form than asked gives way to the reader's next (:mod:`.dates`, :mod:`.forms`); 2. choose: passages by answer score; 3. a series across dated documents or a
-   conflict between them (:mod:`.conflicts`); 4. not found under the fitted threshold.
+   question's does not answer (:mod:`.names`), and a span of other years, a target for an outcome,
+   another form than asked or a change where a level is asked (比去年多100万人 for 新增就业目标) gives
+   way to the reader's next (:mod:`.dates`, :mod:`.forms`);
+2. choose: passages by answer score;
+3. a series across dated documents or a conflict between them (:mod:`.conflicts`);
+4. not found under the fitted threshold.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
 from .dates import figure_kind, of_years
-from .forms import snap, to_form, value_key
+from .forms import QUANTITY, difference, snap, to_form, value_key
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import Answer, AnswerWeights, Asks, Reading, reader_questions, said
@@ -84,8 +87,10 @@ class Answerer(Comparisons):
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         reading.dated_elsewhere = bool(question.years) and not of_years(text, span.start, span.end, year, question.years)
-        reading.other_kind = figure and figure_kind(text, span.start) not in (asks.kind, None)
+        reading.other_kind = figure and figure_kind(text, span.start, year) not in (asks.kind, None)
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
+        stated = QUANTITY.search(text, span.start, span.end)
+        reading.difference = not asks.change and stated is not None and difference(text, stated.start())
         reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:

@@ -21,7 +21,7 @@ from ..question import Question
 from ..reader.features import Span
 from ..search import Hit
 from .dates import figure_kind_asked
-from .forms import answer_shape, table
+from .forms import answer_shape, asks_change, table
 from .lists import asked_items
 from .names import Names, anchor_words
 from .sentences import CLAUSE_BREAK, sentences
@@ -55,6 +55,7 @@ class Reading:
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
     other_kind: bool = False  # asked for a target, the span is an outcome (or the reverse)
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
+    difference: bool = False  # asked how much something is, the span says how much it changed (比去年多100万人)
     other_subject: bool = False  # the span's clause names what a follow-up swapped out, not what it swapped in
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
@@ -65,7 +66,7 @@ class Reading:
     @property
     def mismatched(self) -> bool:
         """The span is of another year, kind or subject, or of another form than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen
+        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen or self.difference
 
     @property
     def value(self) -> str | None:
@@ -105,12 +106,13 @@ class Asks:
     items: int | None  # so many things listed (哪三大行动: :func:`asked_items`)
     topics: Names  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
     kind: str | None  # a target or an outcome asked (:func:`figure_kind_asked`)
+    change: bool  # how much something changed asked (增长了多少), not how much it is (:func:`asks_change`)
 
     @classmethod
     def of(cls, question: Question) -> Asks:
         asked = question.raw if question.english else question.read_as
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
-        return cls(answer_shape(question), asked_items(asked), topics, figure_kind_asked(asked))
+        return cls(answer_shape(question), asked_items(asked), topics, figure_kind_asked(asked), asks_change(asked))
 
 
 QUESTION_WORDS = [(re.compile(pattern), word.strip()) for pattern, word in table("question_words_en.tsv")]
