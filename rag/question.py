@@ -21,11 +21,14 @@ _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|而|那个|那在|那)|呢[？
 _POINTS_BACK = re.compile(r"^(?:它|他|她|其|这|该|此|上述|其中)")
 _ASKS = re.compile(r"多少|几|什么|啥|哪|谁|何|怎|是否|吗")  # a follow-up with one of these asks a question of its own
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+# A year a follow-up gives against the earlier question's (2017年…, then 下一年呢 → 2018年).
+_YEAR_AFTER = {"下一年": 1, "次年": 1, "第二年": 1, "后一年": 1, "上一年": -1, "前一年": -1}
+_SHIFTED_YEAR = re.compile("|".join(_YEAR_AFTER))
 _MARKUP = re.compile(r"<[^<>]{1,200}>")
 # A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
 # answers, and the passage may list them without restating it.
 _SESSION = re.compile(r"[一二三四五六七八九十百两\d]+[次届]")
-_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
+_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区 城镇 农村 乡村 城乡".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
@@ -134,18 +137,25 @@ class QuestionReader:
         base, earlier, earlier_prefixed = normalize(history[-1]), "", False
         if len(history) > 1:
             base, earlier, earlier_prefixed = self.rewrite(history[-1], history[:-1])
+        years = set(_YEAR.findall(base))
+        if (shift := _SHIFTED_YEAR.search(text)) and len(years) == 1:
+            text = text.replace(shift.group(0), f"{int(years.pop()) + _YEAR_AFTER[shift.group(0)]}年")
         new = self._words(text)
         kind_of = lambda w, f: "year" if _YEAR.fullmatch(w) else _TYPED_FLAGS.get(f)  # noqa: E731
         # One that points back (其中河北工大那家研究院…) asks more of the same subject: its names swap none of the earlier ones.
         new_kinds = set() if _POINTS_BACK.search(text) else {kind_of(w, f) for w, f in new} - {None}
-        replaced, out = False, []
+        # The earlier question names its place (year, person …) once: the first run of that kind is swapped,
+        # not a later word tagged alike (广东2026年城镇新增就业, then 江苏呢: 城镇 stays).
+        replaced, out, swapping, swapped = False, [], None, set()
         for word, flag in self._tagged(base):
             kind = kind_of(word, flag)
-            if kind and kind in new_kinds:
-                if not replaced:
+            if kind and kind in new_kinds and kind not in swapped and (swapping != kind or word not in _GENERIC_PLACES):
+                if swapping != kind:
                     out.append("".join(w for w, f in new if kind_of(w, f) == kind))
-                    replaced = True
+                    replaced, swapping = True, kind
                 continue
+            swapped |= {swapping} if swapping else set()
+            swapping = None
             out.append(word)
         rewritten = "".join(out)
         if not replaced:

@@ -75,3 +75,16 @@ def test_a_follow_up_of_a_prefixed_follow_up_swaps_what_that_one_added():
 def test_a_swapped_follow_up_knows_what_it_swapped_out():
     question = QuestionReader(seed_tokenizer())("电子信息产业呢？", ["2021年以来，生物医药产业新上了多少个省市重点项目？"])
     assert "生物医药" in "".join(question.replaced) and "电子信息" in question.text
+
+
+def test_a_follow_up_swaps_the_place_named_not_a_word_tagged_alike():
+    question = QuestionReader(seed_tokenizer())("江苏呢？", ["广东2026年城镇新增就业目标是多少？"])
+    assert "江苏" in question.text and "广东" not in question.text and "城镇新增就业" in question.text, question.text
+    assert "城镇" not in question.replaced
+
+
+def test_a_follow_up_s_next_year_is_the_year_after_the_earlier_question_s():
+    question = QuestionReader(seed_tokenizer())("下一年呢？", ["2017年全国高校毕业生有多少人？"])
+    assert question.years == [2018] and "2017" not in question.text, question.text
+    before = QuestionReader(seed_tokenizer())("上一年呢？", ["2017年全国高校毕业生有多少人？"])
+    assert before.years == [2016]
