@@ -460,3 +460,13 @@ def test_a_figure_is_a_target_or_an_outcome_by_the_words_and_years_before_it():
     assert figure_kind(plan, plan.index("60%"), 2021) == "outcome"  # 达到, in a later report's review
     review = "五年来，人民生活持续改善。人均预期寿命达到76.7岁。棚户区住房改造2600多万套。"
     assert figure_kind(review, review.index("2600"), 2018) == "outcome"  # the review's 达到, not 预期寿命's 预期
+
+
+def test_a_change_is_no_answer_to_how_much_a_thing_is():
+    from rag.answer.forms import asks_change, difference
+
+    text = "地区生产总值达14.2万亿元、增长5.3%，城镇新增就业1100万人以上，比去年多100万人，收入增长到36439元"
+    assert difference(text, text.index("5.3%")) and difference(text, text.index("多100万人") + 1)
+    assert not difference(text, text.index("14.2")) and not difference(text, text.index("36439"))
+    assert asks_change("出口增长了多少？") and asks_change("比上年多多少？") and asks_change("增速是多少？")
+    assert not asks_change("新增就业目标是多少？") and not asks_change("人均可支配收入增长到多少？")

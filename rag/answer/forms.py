@@ -84,20 +84,23 @@ def figure_in(value: str, unit: str) -> tuple[int, int] | None:
     return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
 
 
-# A figure after 比…多/增加/减少 is a change against another period or thing, not the level itself.
-_DIFFERENCE_BEFORE = re.compile(r"比[^，,。；;：:]{0,12}?(?:多|少|增加|减少|增长|下降|提高|降低|上升|扩大|缩小|增|减)了?$")
+# A figure after 比…多/增加/减少, or right after 增长/下降 (not 增长到), is a change, not the level itself.
+_CHANGED = "增加|减少|增长|下降|提高|降低|上升|扩大|缩小"
+_DIFFERENCE_BEFORE = re.compile(rf"(?:比[^，,。；;：:]{{0,12}}?(?:多|少|{_CHANGED}|增|减)|(?:{_CHANGED}))了?$")
 # A question asking a change: 比上年多多少, 增长了多少, 增速, 下降多少 (新增就业 asks a count of new jobs).
 _ASKS_CHANGE = re.compile(r"比|(?<!新)增|减|降|涨|升|提高|扩大|缩小|多了|少了|幅|速")
 
 
 def difference(text: str, start: int) -> bool:
-    """The figure at ``start`` is stated as a difference (城镇新增就业1100万人以上，比去年多100万人: 100万人)."""
+    """The figure at ``start`` is stated as a difference (城镇新增就业1100万人以上，比去年多100万人: 100万人;
+    地区生产总值14.2万亿元、增长5.3%: 5.3%)."""
     return bool(_DIFFERENCE_BEFORE.search(text, max(0, start - 16), start))
 
 
 def asks_change(question: str) -> bool:
-    """The question asks how much something changed (比去年增加多少, 增长了多少), not how much it is."""
-    return bool(_ASKS_CHANGE.search(question))
+    """The question asks how much something changed (比去年增加多少, 增长了多少), not how much it is
+    (增长到多少 asks the level reached)."""
+    return bool(_ASKS_CHANGE.search(re.sub(rf"(?:{_CHANGED})(?:到|至)", "", question)))
 
 
 _OPENING = {"“": "”", "「": "」"}
