@@ -468,5 +468,5 @@ def test_a_change_is_no_answer_to_how_much_a_thing_is():
     text = "地区生产总值达14.2万亿元、增长5.3%，城镇新增就业1100万人以上，比去年多100万人，收入增长到36439元"
     assert difference(text, text.index("5.3%")) and difference(text, text.index("多100万人") + 1)
     assert not difference(text, text.index("14.2")) and not difference(text, text.index("36439"))
-    assert asks_change("出口增长了多少？") and asks_change("比上年多多少？") and asks_change("增速是多少？")
+    assert asks_change("出口增长了多少？") and asks_change("比上年多多少？") and asks_change("增速是多少？") and asks_change("电价往下调多少？")
     assert not asks_change("新增就业目标是多少？") and not asks_change("人均可支配收入增长到多少？")

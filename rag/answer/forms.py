@@ -87,8 +87,8 @@ def figure_in(value: str, unit: str) -> tuple[int, int] | None:
 # A figure after 比…多/增加/减少, or right after 增长/下降 (not 增长到), is a change, not the level itself.
 _CHANGED = "增加|减少|增长|下降|提高|降低|上升|扩大|缩小"
 _DIFFERENCE_BEFORE = re.compile(rf"(?:比[^，,。；;：:]{{0,12}}?(?:多|少|{_CHANGED}|增|减)|(?:{_CHANGED}))了?$")
-# A question asking a change: 比上年多多少, 增长了多少, 增速, 下降多少 (新增就业 asks a count of new jobs).
-_ASKS_CHANGE = re.compile(r"比|(?<!新)增|减|降|涨|升|提高|扩大|缩小|多了|少了|幅|速")
+# A question asking a change: 比上年多多少, 增长了多少, 增速, 下降多少, 往下调多少 (新增就业 asks a count of new jobs).
+_ASKS_CHANGE = re.compile(r"比|(?<!新)增|减|降|涨|升|提高|扩大|缩小|多了|少了|幅|速|[上下]调|调[低高整]")
 
 
 def difference(text: str, start: int) -> bool:
