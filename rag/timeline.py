@@ -55,11 +55,24 @@ def stated(reading, units: list[str], subject: str | None) -> tuple[int, int] | 
     """Where in the reading's value its figure in one of ``units`` is, when its sentence names ``subject``
     (not another figure of the same unit: 增长6.5% beside 赤字率3%); None otherwise."""
     where = next((w for unit in units if (w := figure_in(reading.value, unit)) is not None), None)
+    where = where or _surest_figure(reading, units)
     if where is None:
         return None
     text, span = reading.hit.chunk.text, reading.span
     begin, end = full_sentence(text, span.start, span.end)
     return where if not subject or subject in text[begin:end] else None
+
+
+def _surest_figure(reading, units: list[str]) -> tuple[int, int] | None:
+    """In a clause read whole that states several figures of the measure (拟安排财政赤字1.62万亿元，…其中，中央
+    财政赤字1.12万亿元), the one the reader itself scores highest as a span of its own, where in the value."""
+    span, found = reading.span, []
+    for other in reading.alternatives:
+        if span.start <= other.start and other.end <= span.end:
+            where = next((w for unit in units if (w := figure_in(other.text, unit)) is not None), None)
+            if where is not None:
+                found.append((other.score, other.start - span.start + where[0], other.start - span.start + where[1]))
+    return max(found)[1:] if found else None
 
 
 def series(readings: list, units: list[str], subject: str | None, kind: str | None = None) -> list[Entry]:

@@ -51,6 +51,8 @@ _ASKS_TARGET = re.compile(r"目标|任务|计划|(?<![于出])预期|预计|拟|
 _ASKS_OUTCOME = re.compile(r"实际|截至|截止|年末|年底|(?:增长|增加|下降|减少|达到|完成|实现|提高|上升|突破|退出)了")
 _TARGET_BEFORE = re.compile(rf"{_PLANNED.pattern}|(?<![于出])预期|拟|(?<![主重需只])要(?!求)|安排")
 _DONE_BEFORE = re.compile(r"了|已|累计|以来|同比|比上年|较上年|过去|刚刚|一年来|五年来|(?<!力争|确保|争取|计划|预计|有望)(?:实现|达到)")
+# Of these, the ones that say a sentence after them is of a thing done too (not 了 or 比上年: of their own figure).
+_DONE_LEAD = re.compile(r"已|累计|以来|过去|一年来|五年来|(?<!力争|确保|争取|计划|预计|有望)(?:实现|达到)")
 
 
 def planned(text: str) -> bool:
@@ -76,10 +78,10 @@ def figure_kind(text: str, start: int, year: int | None = None) -> str | None:
         return "target"
     if kind := _nearest_kind(text, begin, start):
         return kind
-    return "target" if "今年" in text[begin:start] else _nearest_kind(text, 0, begin)
+    return "target" if "今年" in text[begin:start] else _nearest_kind(text, 0, begin, _DONE_LEAD)
 
 
-def _nearest_kind(text: str, begin: int, end: int) -> str | None:
+def _nearest_kind(text: str, begin: int, end: int, done: re.Pattern = _DONE_BEFORE) -> str | None:
     marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, end)]
-    marks += [(m.start(), "outcome") for m in _DONE_BEFORE.finditer(text, begin, end)]
+    marks += [(m.start(), "outcome") for m in done.finditer(text, begin, end)]
     return max(marks)[1] if marks else None
