@@ -30,9 +30,8 @@ NEAR_MISS_LIMITS := --set eval/queries/trial-near-miss.json --limit 200 --min-au
 # The development archive (yearly reports; ../shared/archive-dev): document-aware answers, series, not-found.
 ARCHIVE := ../shared/archive-dev
 ARCHIVE_INDEX := .rag/index-archive-dev
-# Conflict coverage lowered 0.70 -> 0.55 on 2026-12-07: with the reports' dash-led paragraphs indexed, two series read
-# a report's review figure (last year's outcome) where its plan's target was asked (eval/README.md, History); answers rose 0.65 -> 0.73.
-ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.70 --min-abstention 0.80 --max-wrongly-abstained 0.15 --min-conflict-coverage 0.55
+# Raised on 2026-12-07 (2) with the series reading each report's plan (answer 0.80, values cited 0.83, wrongly declined 0.10).
+ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.77 --min-abstention 0.80 --max-wrongly-abstained 0.13 --min-conflict-coverage 0.78
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 
