@@ -85,6 +85,13 @@ def test_a_series_of_targets_reads_each_report_s_plan_past_its_review(archive):
     assert all(e["kind"] == "target" for e in response.timeline)
 
 
+def test_a_series_is_of_one_issuer_s_yearly_documents(archive):
+    """云南省's 2023 target beside 临川市's three: asked of neither, the series is of one issuer's reports, not a
+    conflict of two places' 2023 figures."""
+    response = archive.ask("城镇新增就业目标是多少？")
+    assert [e["value"] for e in response.timeline] == ["9万人以上", "8.5万人以上", "8万人以上"], response.answer
+
+
 def test_a_figure_s_difference_from_last_year_is_not_the_figure(archive):
     response = archive.ask("2022年临川市计划完成棚户区改造多少套？")
     assert response.value == "5000套", response.answer

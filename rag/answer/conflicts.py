@@ -15,10 +15,11 @@ from dataclasses import replace
 
 from .. import timeline
 from ..question import Question
+from ..scope import Document
 from ..search import Hit
 from .dates import figure_kind, figure_kind_asked, planned, years_said
-from .forms import figure_in, figure_units, unit_of, value_key
-from .readings import Reading
+from .forms import difference, figure_in, figure_units, unit_of, value_key
+from .readings import SPANS_TRIED, Reading
 from .sentences import full_sentence
 
 
@@ -47,7 +48,19 @@ class Comparisons:
         def of_kind(r: Reading) -> bool:  # asked for a target, a document's review figure leaves its plan to be read
             return kind is None or figure_kind(r.hit.chunk.text, r.span.start + timeline.stated(r, units, subject)[0], r.hit.chunk.year) == kind
 
-        pool = [r for r in readings if r.span is not None]
+        def restated(r: Reading) -> Reading:
+            """A passage whose span is another figure (财政赤字2.38万亿元 for 赤字率), read at the reader's next
+            span that states the figure asked (今年赤字率拟按3%安排), as a copy: the answer's own reading stays."""
+            if r.span is None or timeline.stated(r, units, subject) is not None:
+                return r
+            for span in r.alternatives[:SPANS_TRIED]:
+                other = replace(r, span=span)
+                where = timeline.stated(other, units, subject)
+                if where is not None and not difference(r.hit.chunk.text, span.start + where[0]):
+                    return other
+            return r
+
+        pool = [restated(r) for r in readings if r.span is not None]
         waiting: dict[str, list[Hit]] = {}  # each dated document's passages not read yet, in retrieval order
         for hit in [r.hit for r in readings if r.span is None] + deeper:
             if hit.chunk.date:
@@ -57,8 +70,17 @@ class Comparisons:
             batch = [hits.pop(0) for doc, hits in waiting.items() if doc not in found and hits][:timeline.DOCUMENTS]
             if not batch:
                 break
-            pool += self.read(question, batch, named, len(batch))
-        return timeline.series([r for r in pool if states(r)], units, subject, kind)
+            pool += [restated(r) for r in self.read(question, batch, named, len(batch))]
+        # A timeline is of one series of documents (国务院政府工作报告, not every issuer's yearly report): the one
+        # with the most documents stating the figure, the best reading's among equals.
+        issuers: dict[str, list[Reading]] = {}
+        for r in pool:
+            if states(r):
+                issuers.setdefault(_series_of(r), []).append(r)
+        if not issuers:
+            return []
+        told = max(issuers.values(), key=lambda rs: (len({r.hit.chunk.doc_id for r in rs}), any(r.hit is best.hit for r in rs)))
+        return timeline.series(told, units, subject, kind)
 
     def _conflict(self, question: Question, readings: list[Reading]) -> list[dict]:
         """Different figures for one fact from different articles, newest first. Names are not compared:
@@ -123,6 +145,13 @@ class Comparisons:
 
     def _of_another_place(self, reading: Reading, asked: set[str] | None) -> bool:
         return self.anchors.of_another_place(reading.hit.chunk.text, reading.sentence, asked)
+
+
+def _series_of(reading: Reading) -> str:
+    """The series of yearly documents a reading's belongs to (国务院政府工作报告 of 2016年国务院政府工作报告); empty
+    for a title that does not open with its year."""
+    chunk = reading.hit.chunk
+    return Document(chunk.doc_id, chunk.title, chunk.year).series
 
 
 def _years(reading: Reading) -> set[int]:

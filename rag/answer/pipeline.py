@@ -26,9 +26,8 @@ from .dates import figure_kind, of_years
 from .forms import QUANTITY, difference, snap, to_form, value_key
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
-from .readings import Answer, AnswerWeights, Asks, Reading, reader_questions, said
+from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
 
-SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is dated to other years
 
 
 class Answerer(Comparisons):
@@ -106,7 +105,7 @@ class Answerer(Comparisons):
             return Answer(None, "not_found", readings[:top_k], confidence=confidence)
         if entries := self._series(question, readings, deeper, named):
             cited = [e.reading for e in entries]
-            cited += [r for r in readings if not any(r is c for c in cited)][:max(0, top_k - len(cited))]
+            cited += [r for r in readings if not any(r.hit is c.hit for c in cited)][:max(0, top_k - len(cited))]
             return Answer(timeline.summary(entries), "answered", cited, entries[0].reading.value, [], confidence,
                           [e.public() for e in entries])
         conflict = self._conflict(question, readings)

@@ -27,6 +27,9 @@ from .names import Names, anchor_words
 from .sentences import CLAUSE_BREAK, sentences
 
 
+SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is of other years, another kind or form
+
+
 @dataclass(frozen=True)
 class AnswerWeights:
     """How reader and retrieval combine, and when to decline; fitted by ``rag reader fit``."""
