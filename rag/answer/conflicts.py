@@ -148,7 +148,7 @@ class Comparisons:
 
 
 def _series_of(reading: Reading) -> str:
-    """The series of yearly documents a reading's belongs to (国务院政府工作报告 of 2016年国务院政府工作报告); empty
+    """The series of yearly documents a reading's document belongs to (国务院政府工作报告 of 2016年国务院政府工作报告); empty
     for a title that does not open with its year."""
     chunk = reading.hit.chunk
     return Document(chunk.doc_id, chunk.title, chunk.year).series

@@ -29,7 +29,6 @@ from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
 
 
-
 class Answerer(Comparisons):
     """Callable: (question, hits) → :class:`Answer`."""
 
