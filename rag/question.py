@@ -28,7 +28,7 @@ _MARKUP = re.compile(r"<[^<>]{1,200}>")
 # A session number (十一届, 七次) tells events apart; a count of items (四项, 两个, 四大) is what a list
 # answers, and the passage may list them without restating it.
 _SESSION = re.compile(r"[一二三四五六七八九十百两\d]+[次届]")
-_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区 城镇 农村 乡村 城乡".split())
+_GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
