@@ -37,8 +37,10 @@ KEYS = ("answer_accuracy", "abstention_accuracy", "wrongly_abstained", "conflict
 def _rules() -> dict[str, Callable]:
     """Each rule's switch-off: a function of the engine returning the patches that make the rule neutral.
     The rules removed on 2026-12-06 (eval/README.md) are measured by this script at commit 8fb8d69."""
-    from rag import scope as S
-    from rag.answer import conflicts as C, forms as F, pipeline as P, readings as R
+    import re
+
+    from rag import question as Q, scope as S, timeline as T
+    from rag.answer import conflicts as C, dates as D, forms as F, pipeline as P, readings as R
     from rag.answer.names import Anchors
     from rag.answer.pipeline import Answerer
 
@@ -65,6 +67,18 @@ def _rules() -> dict[str, Callable]:
         "conflict: a target asked compares targets only": lambda e: [p(C, "planned", lambda text: False)],
         "conflict: unit of the figure asked": lambda e: [p(Answerer, "_figure_asked", staticmethod(lambda r: None))],
         "series/timeline": lambda e: [p(Answerer, "_series", lambda self, *a: [])],
+        # 2026-12-07 (2)
+        "a change is no level (difference)": lambda e: [p(m, "difference", lambda text, start: False) for m in (P, F, C)],
+        "one measure at any magnitude": lambda e: [p(F, "measure", lambda unit: unit)],
+        "series: a document's next passage (PASSAGES=1)": lambda e: [p(T, "PASSAGES", 1)],
+        "series: the reader's next span stating the figure": lambda e: [p(C, "SPANS_TRIED", 0)],
+        "series: one issuer's documents": lambda e: [p(C, "_series_of", lambda r: "")],
+        "series: a clause's surest figure": lambda e: [p(T, "_surest_figure", lambda r, units: None)],
+        "series: a plan of its title's year": lambda e: [p(T, "titled_year", lambda title: set())],
+        "years: a year compared against (比去年)": lambda e: [p(D, "_FIGURE_YEAR", re.compile(r"((?:19|20)\d{2})年"))],
+        "kind: lead words (not any earlier target word)": lambda e: [p(D, "_DONE_LEAD", re.compile("(?!)"))],
+        "kind: 任务 asks a target": lambda e: [p(D, "_ASKS_TARGET", re.compile(D._ASKS_TARGET.pattern.replace("任务|", "")))],
+        "follow-up: 下一年/上一年": lambda e: [p(Q, "_SHIFTED_YEAR", re.compile("(?!)"))],
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from .sentences import full_sentence, sentences
 
+_FIGURE_YEAR = re.compile(r"(?<![比较])((?:19|20)\d{2})年")  # a year compared against (比去年多600套) is not the figure's
 RELATIVE_YEAR = {"今年": 0, "去年": -1, "明年": 1, "前年": -2, "后年": 2, "过去一年": -1}  # a report's 过去一年 is the year before it
 _RELATIVE = re.compile("|".join(sorted(RELATIVE_YEAR, key=len, reverse=True)))
 
@@ -27,8 +28,8 @@ def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``; not
     a year compared against, as 比去年 in 今年计划5600套，比去年多600套), or,
     when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
-    def named(part: str) -> set[int]:  # a year compared against (比去年多600套) is not the figure's
-        return {int(y) for y in re.findall(r"(?<![比较])((?:19|20)\d{2})年", resolve_relative(part, year))}
+    def named(part: str) -> set[int]:
+        return {int(y) for y in _FIGURE_YEAR.findall(resolve_relative(part, year))}
 
     own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
     if found := named(text[own[0]:own[1]]):
