@@ -22,8 +22,8 @@ from ..reader.features import AGREEMENT_CANDIDATES, Span
 from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
-from .dates import figure_kind, of_years
-from .forms import QUANTITY, difference, snap, to_form, value_key
+from .dates import figure_kind, of_years, reviewed_year
+from .forms import QUANTITY, change_beside, difference, snap, to_form, value_key
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
@@ -67,25 +67,31 @@ class Answerer(Comparisons):
             # reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])
             choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
+            if asks.change and choices and (beside := change_beside(hit.chunk.text, choices[0], asks.shape)):
+                choices.insert(1, beside)
             for span in choices:
-                self._take(reading, span, question, asks)
+                self._take(reading, span, question, asks, named is None)
                 if not reading.mismatched:
                     break
             else:
                 if choices:
-                    self._take(reading, choices[0], question, asks)
+                    self._take(reading, choices[0], question, asks, named is None)
             readings.append(reading)
         return readings
 
-    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks) -> None:
-        """Read ``span`` as the passage's answer and check it against what the question asks."""
-        text, year = reading.hit.chunk.text, reading.hit.chunk.year
-        figure = asks.kind is not None and bool(re.search(r"\d", span.text))
+    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks, figure_years: bool = True) -> None:
+        """Read ``span`` as the passage's answer and check it against what the question asks.
+        ``figure_years``: the question's years are its figure's, not those of a document it names
+        (2018年政府工作报告回顾过去五年: that report's review answers, though it is of the years before)."""
+        chunk = reading.hit.chunk
+        text, year = chunk.text, chunk.year
+        kind = figure_kind(text, span.start, year) if re.search(r"\d", span.text) else None
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
-        reading.dated_elsewhere = bool(question.years) and not of_years(text, span.start, span.end, year, question.years)
-        reading.other_kind = figure and figure_kind(text, span.start, year) not in (asks.kind, None)
+        unsaid = reviewed_year(chunk.title, chunk.date) if figure_years and kind == "outcome" else None
+        reading.dated_elsewhere = bool(question.years) and not of_years(text, span.start, span.end, year, question.years, unsaid)
+        reading.other_kind = asks.kind is not None and kind not in (asks.kind, None)
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
         stated = QUANTITY.search(text, span.start, span.end)
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
@@ -96,6 +102,8 @@ class Answerer(Comparisons):
         deeper = hits[max(self.depth, top_k):]
         if not readings:
             return Answer(None, "not_found", [])
+        if self._of_other_times(readings[:self.read_depth]):
+            readings = readings[:self.read_depth] + self.read(question, hits[self.read_depth:max(self.depth, top_k)], named)
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
         readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
         best = readings[0]
@@ -123,6 +131,16 @@ class Answerer(Comparisons):
         text = "各文章说法不一，按日期从新到旧：" + "；".join(parts) + "。"
         public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
         return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
+
+
+    def _of_other_times(self, readings: list[Reading]) -> bool:
+        """No passage read answers, and one states what is asked but of another year or kind: the next
+        passages retrieved are read too. An outcome of 2014 is in the 2015 report's review, which ranks
+        below the 2014 report's own paragraphs (its plan for 2014, its review of 2013)."""
+        if any(r.eligible and r.score >= self.weights.threshold for r in readings):
+            return False
+        return any(r.span is not None and r.anchored and r.score >= self.weights.threshold
+                   and (r.dated_elsewhere or r.other_kind) for r in readings)
 
 
 def _surest(spans: list[Span]) -> float:
