@@ -1,5 +1,7 @@
 """The answer step end to end (real model, index and jieba): spans, conflicts, not found, follow-ups, languages."""
 
+from dataclasses import replace
+
 import pytest
 
 from rag.answer import Answerer, Reading, answer_shape, of_swapped_subject, to_form
@@ -328,6 +330,8 @@ def test_an_english_deadline_asks_for_a_date(engine):
     ("营业收入同比增长多少？", ["17.8%"], ["16.5亿元"]),
     ("这个产业园占地多少？", ["2.6万亩", "3平方公里"], ["106个", "308.12亿元"]),
     ("How large is the industrial park?", ["2.6万亩"], ["106个"]),
+    ("地区生产总值达到多少？", ["14.2万亿元", "67665亿元"], ["5.3%", "12个"]),
+    ("高速公路通车里程突破多少？", ["1.1万公里", "2万5千公里", "超过1900公里"], ["152个", "5.2%"]),
 ])
 def test_money_and_dates_are_asked_for_by_form(question, fits, misfits):
     from rag.answer import ANSWER_SHAPES
@@ -470,3 +474,35 @@ def test_a_change_is_no_answer_to_how_much_a_thing_is():
     assert not difference(text, text.index("14.2")) and not difference(text, text.index("36439"))
     assert asks_change("出口增长了多少？") and asks_change("比上年多多少？") and asks_change("增速是多少？") and asks_change("电价往下调多少？")
     assert not asks_change("新增就业目标是多少？") and not asks_change("人均可支配收入增长到多少？")
+
+
+def test_asked_a_change_the_level_read_gives_way_to_the_change_beside_it():
+    from rag.answer import ANSWER_SHAPES
+    from rag.answer.forms import change_beside
+
+    rate = next(shape for pattern, shape in ANSWER_SHAPES if pattern.search("国内生产总值增长了多少"))
+    text = "增速稳，国内生产总值达到63.6万亿元，比上年增长7.4%，在世界主要经济体中名列前茅。"
+    level = Span(0, text.index("63.6"), text.index("63.6") + 7, "63.6万亿元", 1.0, 0.0)
+    assert change_beside(text, level, rate).text == "7.4%"
+    assert change_beside(text, level, None) is None  # nothing asks a change's form
+    far = "国内生产总值达到63.6万亿元，经济结构调整取得重要进展，全年比上年增长7.4%。"
+    assert change_beside(far, replace(level, start=far.index("63.6"), end=far.index("63.6") + 7), rate) is None
+
+
+def test_a_figure_per_head_is_not_the_total():
+    from rag.answer.forms import per_head
+
+    text = "地区生产总值达14.2万亿元、年均增长5.7%，人均地区生产总值达16.7万元。"
+    assert per_head(text, text.index("16.7")) and not per_head(text, text.index("14.2"))
+    assert per_head("河北人均可支配收入增长到多少？") and not per_head("地区生产总值达到多少？")
+
+
+def test_a_yearly_document_s_outcomes_are_of_the_last_year_over_at_its_date():
+    from rag.answer.dates import of_years, reviewed_year
+
+    assert reviewed_year("2014年国务院政府工作报告", "2014-03-05") == 2013  # it reviews the year before
+    assert reviewed_year("2023年国民经济和社会发展统计公报", "2024-02-28") == 2023  # published after its year
+    assert reviewed_year("2023年工作总结", "2023-12-20") is None  # a year-end review may speak of its own year
+    assert reviewed_year("全市经济运行平稳", "2024-03-01") is None  # not a yearly document
+    text = "国内生产总值达到56.9万亿元，比上年增长7.7%。"
+    assert not of_years(text, 10, 14, 2014, [2014], unsaid=2013) and of_years(text, 10, 14, 2014, [2014])

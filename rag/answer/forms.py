@@ -116,6 +116,35 @@ def change_beside(text: str, span: Span, shape: re.Pattern | None, within: int =
     return None
 
 
+_PER_HEAD = "人均"
+
+
+def per_head(text: str, start: int | None = None) -> bool:
+    """The figure at ``start`` is given per head: its clause says 人均 before it (地区生产总值达14.2万亿元，人均
+    地区生产总值达16.7万元: 16.7万元). A total and its share per head are two measures; a question asks one.
+    With no ``start``: ``text`` speaks of a figure per head anywhere (a question)."""
+    if start is None:
+        return _PER_HEAD in text
+    return _PER_HEAD in text[_clause_start(text, start):start]
+
+
+def without_per_head(text: str, span: Span) -> Span:
+    """``span`` cut before a clause of it that gives a figure per head (达14.2万亿元、年均增长5.7%，人均地区生产总值达
+    16.7万元 → 达14.2万亿元、年均增长5.7%); as is when none does or it opens with one."""
+    at = text.find(_PER_HEAD, span.start, span.end)
+    begin = _clause_start(text, at) if at > span.start else span.start
+    if begin <= span.start:
+        return span
+    end = begin - 1
+    while end > span.start and text[end - 1] in "，,、；;：: ":
+        end -= 1
+    return replace(span, end=end, text=text[span.start:end])
+
+
+def _clause_start(text: str, at: int) -> int:
+    return max((m.end() for m in re.finditer(r"[，,。；;！？!?：:、]", text[:at])), default=0)
+
+
 _OPENING = {"“": "”", "「": "」"}
 
 

@@ -23,7 +23,7 @@ from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
 from .dates import figure_kind, of_years, reviewed_year
-from .forms import QUANTITY, change_beside, difference, snap, to_form, value_key
+from .forms import QUANTITY, change_beside, difference, per_head, without_per_head, snap, to_form, value_key
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
@@ -58,7 +58,12 @@ class Answerer(Comparisons):
                     proposed[number] = own
         asks = Asks.of(question)  # what the question asks for, once
         asked = {word for group in question.groups for word in group.words}
-        shaped = lambda text, span: to_form(text, complete_list(text, respective(text, snap(text, span), asked), asks.items), asks.shape)  # noqa: E731
+        total = not per_head(question.read_as)
+
+        def shaped(text: str, span: Span) -> Span:
+            span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
+            return to_form(text, without_per_head(text, span) if total else span, asks.shape)  # a total's span drops a figure per head
+
         readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
         for number, hit in enumerate(hits):
             held = (not titled or hit.chunk.title in titled) and (named is None or hit.chunk.doc_id in named)
@@ -96,6 +101,7 @@ class Answerer(Comparisons):
         stated = QUANTITY.search(text, span.start, span.end)
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
         reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
+        reading.per_head = per_head(text, span.start) and not per_head(question.read_as)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
         readings = self.read(question, hits[:max(self.depth, top_k)], named)

@@ -60,6 +60,7 @@ class Reading:
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
     difference: bool = False  # asked how much something is, the span says how much it changed (比去年多100万人)
     other_subject: bool = False  # the span's clause names what a follow-up swapped out, not what it swapped in
+    per_head: bool = False  # the span's clause gives the figure per head (人均), which the question does not ask
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -69,7 +70,7 @@ class Reading:
     @property
     def mismatched(self) -> bool:
         """The span is of another year, kind or subject, or of another form than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen or self.difference
+        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen or self.difference or self.per_head
 
     @property
     def value(self) -> str | None:
