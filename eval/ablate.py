@@ -79,7 +79,26 @@ def _rules() -> dict[str, Callable]:
         "kind: lead words (not any earlier target word)": lambda e: [p(D, "_DONE_LEAD", re.compile("(?!)"))],
         "kind: 任务 asks a target": lambda e: [p(D, "_ASKS_TARGET", re.compile(D._ASKS_TARGET.pattern.replace("任务|", "")))],
         "follow-up: 下一年/上一年": lambda e: [p(Q, "_SHIFTED_YEAR", re.compile("(?!)"))],
+        "years: an outcome of the last year over (reviewed_year)": lambda e: [p(P, "reviewed_year", lambda title, date: None)],
+        "read on when all read are of other times": lambda e: [p(Answerer, "_of_other_times", lambda self, readings: False)],
+        "asked a change: the change beside a level": lambda e: [p(P, "change_beside", lambda text, span, shape: None)],
+        "a figure per head is no total (人均)": lambda e: [p(P, "per_head", lambda text, start=None: False)],
+        "shapes: totals in money, lengths": lambda e: [p(R, "answer_shape", _without_rows(R.answer_shape, ("生产总值", "里程")))],
+        "question word's noun is no name (什么荣誉)": lambda e: [p(Q, "_ASKS_FOR", set())],
+        "figures by the subject their clause names": lambda e: [p(P, "by_subject", lambda text, spans, words: spans)],
     }
+
+
+def _without_rows(original, marks: tuple[str, ...]):
+    """``answer_shape`` as if the shape rows whose question pattern names one of ``marks`` were not there."""
+    from rag.answer import forms as F
+
+    kept = [(pattern, shape) for pattern, shape in F.ANSWER_SHAPES if not any(m in pattern.pattern for m in marks)]
+
+    def shape(question):
+        with mock.patch.object(F, "ANSWER_SHAPES", kept):
+            return original(question)
+    return shape
 
 
 def _one_asking(original):

@@ -29,6 +29,7 @@ _MARKUP = re.compile(r"<[^<>]{1,200}>")
 # answers, and the passage may list them without restating it.
 _SESSION = re.compile(r"[一二三四五六七八九十百两\d]+[次届]")
 _GENERIC_PLACES = set("外国 国外 海外 境外 国内 全国 全省 全市 本地 当地 各地 地方 中外 国际 城市 地区".split())
+_ASKS_FOR = {"什么", "哪个", "哪些", "哪种", "哪类", "哪项", "哪一", "何种"}
 _TYPED_FLAGS = {"ns": "place", "nr": "person", "nt": "org", "nz": "topic", "nrt": "person"}
 
 
@@ -112,8 +113,11 @@ class QuestionReader:
         return all(tags.get(w, "") in _TYPED_FLAGS and tags.get(w) != "nz" for w in words)
 
     def _words(self, text: str) -> list[tuple[str, str]]:
-        """Content words of a question with their part-of-speech flags."""
-        return [(w, f) for w, f in self._tagged(text)
+        """Content words of a question with their part-of-speech flags. The word a question word asks
+        for (什么荣誉, 哪个奖项) is the kind of thing asked, not a name the answer must print, whatever its
+        tag (jieba tags 荣誉 a person's name)."""
+        tagged = self._tagged(text)
+        return [(w, "n" if i and tagged[i - 1][0] in _ASKS_FOR and f in _TYPED_FLAGS else f) for i, (w, f) in enumerate(tagged)
                 if w not in QUESTION_WORDS and re.search(r"\w", w) and (len(w) > 1 or f in _TYPED_FLAGS)]
 
     def is_follow_up(self, text: str) -> bool:

@@ -88,3 +88,9 @@ def test_a_follow_up_s_next_year_is_the_year_after_the_earlier_question_s():
     assert question.years == [2018] and "2017" not in question.text, question.text
     before = QuestionReader(seed_tokenizer())("上一年呢？", ["2017年全国高校毕业生有多少人？"])
     assert before.years == [2016]
+
+
+def test_the_kind_of_thing_asked_for_is_no_name_the_answer_must_print():
+    """什么荣誉 asks for an honour (土地生命奖), which the passage need not call 荣誉, though jieba tags it a name."""
+    groups = {g.word: g.anchor for g in QuestionReader(seed_tokenizer())("塞罕坝林场拿到了联合国颁发的什么荣誉？").groups}
+    assert groups["荣誉"] is False and groups["联合国"] is True

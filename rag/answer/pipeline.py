@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from .. import timeline
 from ..chunking import Chunk
@@ -27,6 +28,9 @@ from .forms import QUANTITY, change_beside, difference, per_head, without_per_he
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
+
+
+CLAUSE = re.compile(r"[，,。；;！？!?]")
 
 
 class Answerer(Comparisons):
@@ -58,10 +62,11 @@ class Answerer(Comparisons):
                     proposed[number] = own
         asks = Asks.of(question)  # what the question asks for, once
         asked = {word for group in question.groups for word in group.words}
-        total = not per_head(question.read_as)
+        total, figure = not per_head(question.read_as), asks.kind is not None or asks.shape is not None
 
         def shaped(text: str, span: Span) -> Span:
             span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
+            span = first_clause(text, span) if figure and asks.items is None else span
             return to_form(text, without_per_head(text, span) if total else span, asks.shape)  # a total's span drops a figure per head
 
         readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
@@ -74,6 +79,8 @@ class Answerer(Comparisons):
             choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
             if asks.change and choices and (beside := change_beside(hit.chunk.text, choices[0], asks.shape)):
                 choices.insert(1, beside)
+            if figure:
+                choices = by_subject(hit.chunk.text, choices, asked)
             for span in choices:
                 self._take(reading, span, question, asks, named is None)
                 if not reading.mismatched:
@@ -147,6 +154,24 @@ class Answerer(Comparisons):
             return False
         return any(r.span is not None and r.anchored and r.score >= self.weights.threshold
                    and (r.dated_elsewhere or r.other_kind) for r in readings)
+
+
+def first_clause(text: str, span: Span) -> Span:
+    """A span for one figure, cut at the first clause break after a figure (2万5千公里、占世界三分之二，高速公路
+    里程从9.6万公里增加到13.6万公里 → 2万5千公里、占世界三分之二): the next clause is another figure's."""
+    stop = next((m.start() for m in CLAUSE.finditer(text, span.start, span.end) if QUANTITY.search(text, span.start, m.start())), span.end)
+    return replace(span, end=stop, text=text[span.start:stop]) if stop < span.end else span
+
+
+def by_subject(text: str, spans: list[Span], words: set[str]) -> list[Span]:
+    """A passage's spans, those whose clause names more of the question's words first, else in the
+    reader's order: a paragraph of figures gives each its subject in its own clause (高速铁路运营里程…增加到
+    2万5千公里，高速公路里程从9.6万公里增加到13.6万公里: asked of 高速铁路, the first)."""
+    def named(span: Span) -> int:
+        begin = max((m.end() for m in CLAUSE.finditer(text, 0, span.start)), default=0)
+        end = next((m.start() for m in CLAUSE.finditer(text, span.start)), len(text))
+        return sum(1 for word in words if len(word) >= 2 and word in text[begin:end])
+    return sorted(spans, key=named, reverse=True)
 
 
 def _surest(spans: list[Span]) -> float:
