@@ -17,7 +17,7 @@ from ..chunking import Chunk
 from ..question import Keyword, Question
 from ..search import Hit
 from ..tokenizing import normalize
-from .dates import resolve_relative
+from .dates import resolve_relative, reviewed_year
 from .sentences import CLAUSE_BREAK
 
 ANCHOR_SHARE = 0.08  # a name in more than this share of the passages tells them apart too little to insist on
@@ -44,12 +44,14 @@ class Anchors:
         self.default_idf = max(idf.values(), default=5.0)
         self.anchor_idf = math.log(1 + 1 / ANCHOR_SHARE)
 
-    def holds(self, question: Question, hit: Hit) -> bool:
-        """Every distinctive name the question gives is in the passage, its context or its neighbours."""
+    def holds(self, question: Question, hit: Hit, looking_back: bool = False) -> bool:
+        """Every distinctive name the question gives is in the passage, its context or its neighbours.
+        ``looking_back``: a yearly document is about the year it looks back on (:func:`reviewed_year`) too."""
         chunk = hit.chunk
         issuer = normalize(f"{chunk.title} {chunk.source}")  # a city's daily is about that city throughout
         # 去年 in a 2023 report is 2022年: a question about 2022 is answered by the next year's review of it.
-        context = normalize(resolve_relative(f"{chunk.context} {chunk.source} {chunk.year or ''}年 {chunk.date}", chunk.year))
+        looked_back = (reviewed_year(chunk.title, chunk.date) or "") if looking_back else ""
+        context = normalize(resolve_relative(f"{chunk.context} {chunk.source} {chunk.year or ''}年 {looked_back}年 {chunk.date}", chunk.year))
         whole = normalize(resolve_relative(chunk.text, chunk.year))
         return self._named(question, f"{whole} {context}") or self._named(question, f"{whole} {self._neighbours(hit)} {issuer}")
 

@@ -73,6 +73,8 @@ class Answerer(Comparisons):
         for number, hit in enumerate(hits):
             held = (not titled or hit.chunk.title in titled) and (named is None or hit.chunk.doc_id in named)
             reading = Reading(hit, anchored=held and self.anchors.holds(question, hit))
+            if held and not reading.anchored and question.years and self.anchors.holds(question, hit, looking_back=True):
+                reading.anchored = reading.looking_back = True  # the year asked is the one it looks back on: only its outcomes answer
             # The passage's best span, or, when it is of other years or another form than asked, the
             # reader's next best that is not (2023's figure, not this year's, from one paragraph).
             reading.alternatives = proposed.get(number, [])
@@ -97,18 +99,20 @@ class Answerer(Comparisons):
         (2018年政府工作报告回顾过去五年: that report's review answers, though it is of the years before)."""
         chunk = reading.hit.chunk
         text, year = chunk.text, chunk.year
-        kind = figure_kind(text, span.start, year) if re.search(r"\d", span.text) else None
+        stated = QUANTITY.search(text, span.start, span.end)
+        at = stated.start() if stated else span.start  # the figure's words are before it, in the span or not (达到121万吨)
+        kind = figure_kind(text, at, year) if re.search(r"\d", span.text) else None
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
         unsaid = reviewed_year(chunk.title, chunk.date) if figure_years and kind == "outcome" else None
-        reading.dated_elsewhere = bool(question.years) and not of_years(text, span.start, span.end, year, question.years, unsaid)
+        reading.dated_elsewhere = bool(question.years) and (not of_years(text, span.start, span.end, year, question.years, unsaid)
+                                                            or (reading.looking_back and kind != "outcome"))
         reading.other_kind = asks.kind is not None and kind not in (asks.kind, None)
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
-        stated = QUANTITY.search(text, span.start, span.end)
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
         reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
-        reading.per_head = per_head(text, span.start) and not per_head(question.read_as)
+        reading.per_head = per_head(text, at) and not per_head(question.read_as)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
         readings = self.read(question, hits[:max(self.depth, top_k)], named)

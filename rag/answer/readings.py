@@ -55,6 +55,7 @@ class Reading:
     margin: float = -math.inf  # reader: best span score minus the no-answer score
     score: float = -math.inf  # margin + retrieval weight × retrieval score
     anchored: bool = True  # every name the question gives is in this passage, its context or its neighbours
+    looking_back: bool = False  # anchored only by the year its document looks back on (a 2023 report's 2022)
     dated_elsewhere: bool = False  # the span's sentence dates it to other years than the question asks about
     other_kind: bool = False  # asked for a target, the span is an outcome (or the reverse)
     misshapen: bool = False  # asked for an e-mail address, a phone number or a count, the span is none
