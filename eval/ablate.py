@@ -41,6 +41,7 @@ def _rules() -> dict[str, Callable]:
 
     from rag import question as Q, scope as S, timeline as T
     from rag.answer import conflicts as C, dates as D, forms as F, pipeline as P, readings as R
+    from rag.answer import names as N
     from rag.answer.names import Anchors
     from rag.answer.pipeline import Answerer
 
@@ -79,11 +80,11 @@ def _rules() -> dict[str, Callable]:
         "kind: lead words (not any earlier target word)": lambda e: [p(D, "_DONE_LEAD", re.compile("(?!)"))],
         "kind: 任务 asks a target": lambda e: [p(D, "_ASKS_TARGET", re.compile(D._ASKS_TARGET.pattern.replace("任务|", "")))],
         "follow-up: 下一年/上一年": lambda e: [p(Q, "_SHIFTED_YEAR", re.compile("(?!)"))],
-        "years: an outcome of the last year over (reviewed_year)": lambda e: [p(P, "reviewed_year", lambda title, date: None)],
+        "years: an outcome of the last year over (reviewed_year)": lambda e: [p(m, "reviewed_year", lambda title, date: None) for m in (P, N)],
         "read on when all read are of other times": lambda e: [p(Answerer, "_of_other_times", lambda self, readings: False)],
         "asked a change: the change beside a level": lambda e: [p(P, "change_beside", lambda text, span, shape: None)],
         "a figure per head is no total (人均)": lambda e: [p(P, "per_head", lambda text, start=None: False)],
-        "shapes: totals in money, lengths": lambda e: [p(R, "answer_shape", _without_rows(R.answer_shape, ("生产总值", "里程")))],
+        "shapes: totals in money and lengths": lambda e: [p(R, "answer_shape", _without_rows(R.answer_shape, ("生产总值", "里程")))],
         "question word's noun is no name (什么荣誉)": lambda e: [p(Q, "_ASKS_FOR", set())],
         "figures by the subject their clause names": lambda e: [p(P, "by_subject", lambda text, spans, words: spans)],
     }

@@ -332,6 +332,7 @@ def test_an_english_deadline_asks_for_a_date(engine):
     ("How large is the industrial park?", ["2.6万亩"], ["106个"]),
     ("地区生产总值达到多少？", ["14.2万亿元", "67665亿元"], ["5.3%", "12个"]),
     ("高速公路通车里程突破多少？", ["1.1万公里", "2万5千公里", "超过1900公里"], ["152个", "5.2%"]),
+    ("锦地罗的全长是多少厘米？", ["全长通常只有2cm", "5毫米", "0.79英尺"], ["3种", "2017年"]),
 ])
 def test_money_and_dates_are_asked_for_by_form(question, fits, misfits):
     from rag.answer import ANSWER_SHAPES
@@ -517,3 +518,5 @@ def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_fir
     assert by_subject(text, [road, rail], {"里程"}) == [road, rail]  # both name it: the reader's order stays
     both = Span(0, text.index("2万5千"), len(text) - 1, text[text.index("2万5千"):-1], 1.0, 0.0)
     assert first_clause(text, both).text == "2万5千公里、占世界三分之二"  # the next clause is another figure's
+    for whole in ("共计15人，其中运动员9人，教练4人", "可容纳6,476名观众"):  # a breakdown of the figure; a grouping comma
+        assert first_clause(whole, Span(0, 0, len(whole), whole, 1.0, 0.0)).text == whole

@@ -30,7 +30,9 @@ from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
 
 
-CLAUSE = re.compile(r"[，,。；;！？!?]")
+CLAUSE = re.compile(r"[，。；;！？!?]|,(?!\d)")  # not the comma of 2,173
+_FIGURE_ASKED = re.compile(r"多少|几|多[大高长重快远久宽深]")
+_BREAKDOWN = re.compile(r"[，,]\s*(?:其中|包括|含)")  # 共计15人，其中运动员9人: the parts belong with their total
 
 
 class Answerer(Comparisons):
@@ -62,7 +64,7 @@ class Answerer(Comparisons):
                     proposed[number] = own
         asks = Asks.of(question)  # what the question asks for, once
         asked = {word for group in question.groups for word in group.words}
-        total, figure = not per_head(question.read_as), asks.kind is not None or asks.shape is not None
+        total, figure = not per_head(question.read_as), asks.shape is not None or bool(_FIGURE_ASKED.search(question.read_as))
 
         def shaped(text: str, span: Span) -> Span:
             span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
@@ -162,7 +164,10 @@ class Answerer(Comparisons):
 
 def first_clause(text: str, span: Span) -> Span:
     """A span for one figure, cut at the first clause break after a figure (2万5千公里、占世界三分之二，高速公路
-    里程从9.6万公里增加到13.6万公里 → 2万5千公里、占世界三分之二): the next clause is another figure's."""
+    里程从9.6万公里增加到13.6万公里 → 2万5千公里、占世界三分之二): the next clause is another figure's, unless it
+    opens a breakdown of this one (共计15人，其中运动员9人，教练4人)."""
+    if _BREAKDOWN.search(text, span.start, span.end):
+        return span
     stop = next((m.start() for m in CLAUSE.finditer(text, span.start, span.end) if QUANTITY.search(text, span.start, m.start())), span.end)
     return replace(span, end=stop, text=text[span.start:stop]) if stop < span.end else span
 
