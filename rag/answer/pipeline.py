@@ -64,7 +64,8 @@ class Answerer(Comparisons):
                     proposed[number] = own
         asks = Asks.of(question)  # what the question asks for, once
         asked = {word for group in question.groups for word in group.words}
-        total, figure = not per_head(question.read_as), asks.shape is not None or bool(_FIGURE_ASKED.search(question.read_as))
+        total = not per_head(question.read_as)
+        figure = asks.shape is not None or (asks.kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))  # a figure's form or kind asked
 
         def shaped(text: str, span: Span) -> Span:
             span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
