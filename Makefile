@@ -30,8 +30,8 @@ NEAR_MISS_LIMITS := --set eval/queries/trial-near-miss.json --limit 200 --min-au
 # The development archive (yearly reports; ../shared/archive-dev): document-aware answers, series, not-found.
 ARCHIVE := ../shared/archive-dev
 ARCHIVE_INDEX := .rag/index-archive-dev
-# Raised on 2026-12-07 (2) with the series reading each report's plan (answer 0.80, values cited 0.83, wrongly declined 0.10).
-ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.77 --min-abstention 0.80 --max-wrongly-abstained 0.13 --min-conflict-coverage 0.78
+# Raised on 2026-12-07 (3) with a year's outcome read from the next report (answer 0.85, unanswerable declined 0.93, wrongly declined 0.10).
+ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.82 --min-abstention 0.86 --max-wrongly-abstained 0.12 --min-conflict-coverage 0.78
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 

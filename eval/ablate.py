@@ -87,6 +87,8 @@ def _rules() -> dict[str, Callable]:
         "shapes: totals in money and lengths": lambda e: [p(R, "answer_shape", _without_rows(R.answer_shape, ("生产总值", "里程")))],
         "question word's noun is no name (什么荣誉)": lambda e: [p(Q, "_ASKS_FOR", set())],
         "figures by the subject their clause names": lambda e: [p(P, "by_subject", lambda text, spans, words: spans)],
+        "a figure's span cut at its clause": lambda e: [p(P, "clause_named", lambda text, span, words: span)],
+        "shapes: a growth target is a rate": lambda e: [p(R, "answer_shape", _without_alternative(R.answer_shape, "增长(?:的)?(?:预期)?目标(?:是|为|定为)?(?:多少|几)|"))],
     }
 
 
@@ -95,6 +97,20 @@ def _without_rows(original, marks: tuple[str, ...]):
     from rag.answer import forms as F
 
     kept = [(pattern, shape) for pattern, shape in F.ANSWER_SHAPES if not any(m in pattern.pattern for m in marks)]
+
+    def shape(question):
+        with mock.patch.object(F, "ANSWER_SHAPES", kept):
+            return original(question)
+    return shape
+
+
+def _without_alternative(original, alternative: str):
+    """``answer_shape`` as if ``alternative`` were cut from the question patterns that hold it."""
+    import re
+
+    from rag.answer import forms as F
+
+    kept = [(re.compile(pattern.pattern.replace(alternative, "")), shape) for pattern, shape in F.ANSWER_SHAPES]
 
     def shape(question):
         with mock.patch.object(F, "ANSWER_SHAPES", kept):

@@ -510,13 +510,14 @@ def test_a_yearly_document_s_outcomes_are_of_the_last_year_over_at_its_date():
 
 
 def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_first():
-    from rag.answer.pipeline import by_subject, first_clause
+    from rag.answer.pipeline import by_subject, clause_named
 
     text = "高速铁路运营里程从9000多公里增加到2万5千公里、占世界三分之二，高速公路里程从9.6万公里增加到13.6万公里。"
     road, rail = (Span(0, text.index(v), text.index(v) + len(v), v, 1.0, 0.0) for v in ("13.6万公里", "2万5千公里"))
     assert by_subject(text, [road, rail], {"高速铁路", "运营", "里程"}) == [rail, road]
     assert by_subject(text, [road, rail], {"里程"}) == [road, rail]  # both name it: the reader's order stays
     both = Span(0, text.index("2万5千"), len(text) - 1, text[text.index("2万5千"):-1], 1.0, 0.0)
-    assert first_clause(text, both).text == "2万5千公里、占世界三分之二"  # the next clause is another figure's
+    assert clause_named(text, both, {"高速铁路", "运营", "里程"}).text == "2万5千公里、占世界三分之二"
+    assert clause_named(text, both, {"高速公路", "里程"}).text == "高速公路里程从9.6万公里增加到13.6万公里"
     for whole in ("共计15人，其中运动员9人，教练4人", "可容纳6,476名观众"):  # a breakdown of the figure; a grouping comma
-        assert first_clause(whole, Span(0, 0, len(whole), whole, 1.0, 0.0)).text == whole
+        assert clause_named(whole, Span(0, 0, len(whole), whole, 1.0, 0.0), {"人数"}).text == whole

@@ -69,7 +69,7 @@ class Answerer(Comparisons):
 
         def shaped(text: str, span: Span) -> Span:
             span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
-            span = first_clause(text, span) if figure and asks.items is None else span
+            span = clause_named(text, span, asked) if figure and asks.items is None else span
             return to_form(text, without_per_head(text, span) if total else span, asks.shape)  # a total's span drops a figure per head
 
         readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
@@ -163,25 +163,32 @@ class Answerer(Comparisons):
                    and (r.dated_elsewhere or r.other_kind) for r in readings)
 
 
-def first_clause(text: str, span: Span) -> Span:
-    """A span for one figure, cut at the first clause break after a figure (2万5千公里、占世界三分之二，高速公路
-    里程从9.6万公里增加到13.6万公里 → 2万5千公里、占世界三分之二): the next clause is another figure's, unless it
-    opens a breakdown of this one (共计15人，其中运动员9人，教练4人)."""
+def clause_named(text: str, span: Span, words: set[str]) -> Span:
+    """A span for one figure, cut to its clause holding a figure that names the most of the question's
+    words (the first on a tie): a paragraph of figures gives each its subject in its own clause, so the
+    next clause is another figure's (2万5千公里、占世界三分之二，高速公路里程从9.6万公里增加到13.6万公里, asked of
+    高速铁路运营里程 → 2万5千公里、占世界三分之二), unless it opens a breakdown of this one (共计15人，其中运动员9人)."""
     if _BREAKDOWN.search(text, span.start, span.end):
         return span
-    stop = next((m.start() for m in CLAUSE.finditer(text, span.start, span.end) if QUANTITY.search(text, span.start, m.start())), span.end)
-    return replace(span, end=stop, text=text[span.start:stop]) if stop < span.end else span
+    bounds = [span.start, *(m.start() for m in CLAUSE.finditer(text, span.start, span.end)), span.end]
+    parts = [(a + (a > span.start), b) for a, b in zip(bounds, bounds[1:]) if QUANTITY.search(text, a, b)]
+    if len(parts) < 2:
+        return span if not parts else replace(span, start=parts[0][0], end=parts[0][1], text=text[parts[0][0]:parts[0][1]])
+    start, end = max(parts, key=lambda part: (_named(text, part[0], words), -part[0]))
+    return replace(span, start=start, end=end, text=text[start:end])
 
 
 def by_subject(text: str, spans: list[Span], words: set[str]) -> list[Span]:
     """A passage's spans, those whose clause names more of the question's words first, else in the
-    reader's order: a paragraph of figures gives each its subject in its own clause (高速铁路运营里程…增加到
-    2万5千公里，高速公路里程从9.6万公里增加到13.6万公里: asked of 高速铁路, the first)."""
-    def named(span: Span) -> int:
-        begin = max((m.end() for m in CLAUSE.finditer(text, 0, span.start)), default=0)
-        end = next((m.start() for m in CLAUSE.finditer(text, span.start)), len(text))
-        return sum(1 for word in words if len(word) >= 2 and word in text[begin:end])
-    return sorted(spans, key=named, reverse=True)
+    reader's order (asked of 高速铁路, 高速铁路运营里程…增加到2万5千公里 before 高速公路里程…增加到13.6万公里)."""
+    return sorted(spans, key=lambda span: _named(text, span.start, words), reverse=True)
+
+
+def _named(text: str, at: int, words: set[str]) -> int:
+    """How many of ``words`` the clause holding ``text[at]`` names."""
+    begin = max((m.end() for m in CLAUSE.finditer(text, 0, at)), default=0)
+    end = next((m.start() for m in CLAUSE.finditer(text, at)), len(text))
+    return sum(1 for word in words if len(word) >= 2 and word in text[begin:end])
 
 
 def _surest(spans: list[Span]) -> float:
