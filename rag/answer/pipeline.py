@@ -24,7 +24,7 @@ from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
 from .dates import figure_kind, of_years, reviewed_year
-from .forms import QUANTITY, change_beside, difference, per_head, without_per_head, snap, to_form, value_key
+from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form, value_key, without_per_head
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
@@ -151,7 +151,6 @@ class Answerer(Comparisons):
         text = "各文章说法不一，按日期从新到旧：" + "；".join(parts) + "。"
         public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
         return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
-
 
     def _of_other_times(self, readings: list[Reading]) -> bool:
         """No passage read answers, and one states what is asked but of another year or kind: the next
