@@ -85,7 +85,7 @@ class Answerer(Comparisons):
             if asks.change and choices and (beside := change_beside(hit.chunk.text, choices[0], asks.shape)):
                 choices.insert(1, beside)
             if figure:
-                choices = by_subject(hit.chunk.text, choices, asked)
+                choices = by_subject(hit.chunk.text, choices, asked, asks.change)
             for span in choices:
                 self._take(reading, span, question, asks, named is None)
                 if not reading.mismatched:
@@ -177,10 +177,15 @@ def clause_named(text: str, span: Span, words: set[str]) -> Span:
     return replace(span, start=start, end=end, text=text[start:end])
 
 
-def by_subject(text: str, spans: list[Span], words: set[str]) -> list[Span]:
+def by_subject(text: str, spans: list[Span], words: set[str], change: bool = False) -> list[Span]:
     """A passage's spans, those whose clause names more of the question's words first, else in the
-    reader's order (asked of 高速铁路, 高速铁路运营里程…增加到2万5千公里 before 高速公路里程…增加到13.6万公里)."""
-    return sorted(spans, key=lambda span: _named(text, span.start, words), reverse=True)
+    reader's order (asked of 高速铁路, 高速铁路运营里程…增加到2万5千公里 before 高速公路里程…增加到13.6万公里).
+    Asked a ``change``, a figure stated as one comes before any level, whose clause names the subject the
+    change's clause leaves out (今年计划完成棚户区改造5000套，比去年多500套: 500套)."""
+    def key(span: Span) -> tuple[bool, int]:
+        stated = QUANTITY.search(text, span.start, span.end)
+        return (change and stated is not None and difference(text, stated.start()), _named(text, span.start, words))
+    return sorted(spans, key=key, reverse=True)
 
 
 def _named(text: str, at: int, words: set[str]) -> int:
