@@ -516,6 +516,10 @@ def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_fir
     road, rail = (Span(0, text.index(v), text.index(v) + len(v), v, 1.0, 0.0) for v in ("13.6万公里", "2万5千公里"))
     assert by_subject(text, [road, rail], {"高速铁路", "运营", "里程"}) == [rail, road]
     assert by_subject(text, [road, rail], {"里程"}) == [road, rail]  # both name it: the reader's order stays
+    plan = "今年计划完成棚户区改造5000套，比去年多500套。"
+    level, more = (Span(0, plan.index(v), plan.index(v) + len(v), v, 1.0, 0.0) for v in ("5000套", "500套"))
+    assert by_subject(plan, [level, more], {"棚户区", "改造", "计划"}) == [level, more]
+    assert by_subject(plan, [level, more], {"棚户区", "改造", "计划"}, change=True) == [more, level]  # 比去年多多少
     both = Span(0, text.index("2万5千"), len(text) - 1, text[text.index("2万5千"):-1], 1.0, 0.0)
     assert clause_named(text, both, {"高速铁路", "运营", "里程"}).text == "2万5千公里、占世界三分之二"
     assert clause_named(text, both, {"高速公路", "里程"}).text == "高速公路里程从9.6万公里增加到13.6万公里"
