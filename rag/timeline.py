@@ -12,10 +12,9 @@ without a year are a revision, a conflict.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
-from .answer.dates import figure_kind, years_said
+from .answer.dates import figure_kind, title_year, years_said
 from .answer.forms import figure_in
 from .answer.sentences import full_sentence
 
@@ -47,8 +46,8 @@ def subject_word(question_words: list[str], text: str, idf: dict[str, float]) ->
 def titled_year(title: str) -> set[int]:
     """The year of a yearly document, which its title opens with (2017年国务院政府工作报告): what a plan
     it states without naming a year is about (要完成中央预算内投资5076亿元); its review's figures are not."""
-    opening = re.match(r"((?:19|20)\d{2})年", title.strip())
-    return {int(opening.group(1))} if opening else set()
+    year = title_year(title)
+    return {year} if year else set()
 
 
 def stated(reading, units: list[str], subject: str | None) -> tuple[int, int] | None:

@@ -45,16 +45,22 @@ def of_years(text: str, start: int, end: int, year: int | None, asked: list[int]
     return not said or bool(said & set(asked))
 
 
+def title_year(title: str) -> int | None:
+    """The year a title opens with (2017 of 2017年国务院政府工作报告): a yearly document's own year."""
+    opening = re.match(r"((?:19|20)\d{2})年", title.strip())
+    return int(opening.group(1)) if opening else None
+
+
 def reviewed_year(title: str, date: str) -> int | None:
     """The year a yearly document's outcomes are of when their sentence names none: the last year over
     at its date. A thing done is of a time past, and a document whose title opens with its year looks
     back on a whole year: dated after that year (2023年统计公报 of 2024-02-28), that year; dated in its
     first half (2014年政府工作报告 of 2014-03-05, whose 国内生产总值比上年增长7.7% is 2013's), the year before.
     None for other documents, or one dated late in its own year (a year-end review's 今年以来 is that year's)."""
-    opening = re.match(r"((?:19|20)\d{2})年", title.strip())
-    if not opening or not re.match(r"\d{4}-\d{2}", date or ""):
+    titled = title_year(title)
+    if titled is None or not re.match(r"\d{4}-\d{2}", date or ""):
         return None
-    titled, dated, month = int(opening.group(1)), int(date[:4]), int(date[5:7])
+    dated, month = int(date[:4]), int(date[5:7])
     return titled if dated > titled else titled - 1 if dated == titled and month <= 6 else None
 
 

@@ -31,7 +31,6 @@ from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_
 
 
 CLAUSE = re.compile(r"[，。；;！？!?]|,(?!\d)")  # not the comma of 2,173
-_FIGURE_ASKED = re.compile(r"多少|几|多[大高长重快远久宽深]")
 _BREAKDOWN = re.compile(r"[，,]\s*(?:其中|包括|含)")  # 共计15人，其中运动员9人: the parts belong with their total
 
 
@@ -64,13 +63,11 @@ class Answerer(Comparisons):
                     proposed[number] = own
         asks = Asks.of(question)  # what the question asks for, once
         asked = {word for group in question.groups for word in group.words}
-        total = not per_head(question.read_as)
-        figure = asks.shape is not None or (asks.kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))  # a figure's form or kind asked
 
         def shaped(text: str, span: Span) -> Span:
             span = complete_list(text, respective(text, snap(text, span), asked), asks.items)
-            span = clause_named(text, span, asked) if figure and asks.items is None else span
-            return to_form(text, without_per_head(text, span) if total else span, asks.shape)  # a total's span drops a figure per head
+            span = clause_named(text, span, asked) if asks.figure and asks.items is None else span
+            return to_form(text, span if asks.per_head else without_per_head(text, span), asks.shape)  # a total's span drops a figure per head
 
         readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
         for number, hit in enumerate(hits):
@@ -84,7 +81,7 @@ class Answerer(Comparisons):
             choices = [shaped(hit.chunk.text, span) for span in reading.alternatives[:SPANS_TRIED]]
             if asks.change and choices and (beside := change_beside(hit.chunk.text, choices[0], asks.shape)):
                 choices.insert(1, beside)
-            if figure:
+            if asks.figure:
                 choices = by_subject(hit.chunk.text, choices, asked, asks.change)
             for span in choices:
                 self._take(reading, span, question, asks, named is None)
@@ -115,7 +112,7 @@ class Answerer(Comparisons):
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
         reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
-        reading.per_head = per_head(text, at) and not per_head(question.read_as)
+        reading.per_head = not asks.per_head and per_head(text, at)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
         readings = self.read(question, hits[:max(self.depth, top_k)], named)

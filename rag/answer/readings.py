@@ -21,12 +21,13 @@ from ..question import Question
 from ..reader.features import Span
 from ..search import Hit
 from .dates import figure_kind_asked
-from .forms import answer_shape, asks_change, table
+from .forms import answer_shape, asks_change, per_head, table
 from .lists import asked_items
 from .names import Names, anchor_words
 from .sentences import CLAUSE_BREAK, sentences
 
 
+_FIGURE_ASKED = re.compile(r"多少|几|多[大高长重快远久宽深]")  # how many, how much, how large …
 SPANS_TRIED = 5  # a passage's best spans tried in turn when the first is of other years, another kind or form
 
 
@@ -112,12 +113,16 @@ class Asks:
     topics: Names  # what a follow-up swapped in (电子信息产业 in 那电子信息产业呢), each with its other spellings
     kind: str | None  # a target or an outcome asked (:func:`figure_kind_asked`)
     change: bool  # how much something changed asked (增长了多少), not how much it is (:func:`asks_change`)
+    per_head: bool  # a figure per head asked (人均…), not a total (:func:`per_head`)
+    figure: bool  # one figure asked: a form, or a kind with 多少/几 (its span is cut to one clause, :mod:`.pipeline`)
 
     @classmethod
     def of(cls, question: Question) -> Asks:
         asked = question.raw if question.english else question.read_as
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
-        return cls(answer_shape(question), asked_items(asked), topics, figure_kind_asked(asked), asks_change(asked))
+        shape, kind = answer_shape(question), figure_kind_asked(asked)
+        figure = shape is not None or (kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))
+        return cls(shape, asked_items(asked), topics, kind, asks_change(asked), per_head(question.read_as), figure)
 
 
 QUESTION_WORDS = [(re.compile(pattern), word.strip()) for pattern, word in table("question_words_en.tsv")]
