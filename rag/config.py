@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     ray_batch_size: int = Field(default=64, ge=1, le=4096, description="paragraphs per encoder call in a Ray build")
     read_depth: int = Field(default=4, ge=1, le=50, description="top passages the answer reader reads")
     reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
+    reader_tokens: int | None = Field(default=None, ge=16, le=250, description="passage tokens one reader window holds: "
+                                      "of a longer passage, the part sharing most with the question is read (unset: 250)")
     workers: int = Field(default=1, ge=1, le=16, description="reader calls that may run at once (each with `threads` torch threads); "
                          "unset: as many as the cores hold at `threads` each")
     batch_windows: int = Field(default=32, ge=1, le=256, description="reader windows of concurrent questions joined in one call "

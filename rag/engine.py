@@ -87,7 +87,7 @@ class Engine:
             reader = Reader(ensure_reader(self.settings.home), threads=self.settings.threads,
                             windows_per_passage=self.settings.reader_windows, runtime=self.settings.runtime,
                             max_windows=self.settings.batch_windows, workers=self.settings.workers,
-                            home=self.settings.home)
+                            home=self.settings.home, passage_tokens=self.settings.reader_tokens)
         self.reader = reader
         self._lock = threading.Lock()
         self._state = None if index is None else self._load(index)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .answer.dates import figure_kind, title_year, years_said
+from .answer.dates import heading_year, kind_in, title_year, years_said
 from .answer.forms import figure_in
 from .answer.sentences import full_sentence
 
@@ -79,7 +79,7 @@ def series(readings: list, units: list[str], subject: str | None, kind: str | No
     ``subject`` (of the ``kind`` asked, target or outcome, where a document states both), newest first;
     empty unless they cover two periods or more, each with one value."""
     by_doc: dict[str, tuple[object, tuple[int, int]]] = {}
-    rank = lambda r, w: (kind is not None and figure_kind(r.hit.chunk.text, r.span.start + w[0], r.hit.chunk.year) == kind, r.score)  # noqa: E731
+    rank = lambda r, w: (kind is not None and kind_in(r.hit.chunk, r.span.start + w[0]) == kind, r.score)  # noqa: E731
     for reading in readings:
         if (where := stated(reading, units, subject)) is None:
             continue
@@ -90,8 +90,10 @@ def series(readings: list, units: list[str], subject: str | None, kind: str | No
     entries, values, periods = [], {}, set()
     for reading, (start, end) in chosen:
         chunk, span = reading.hit.chunk, reading.span
-        own = figure_kind(chunk.text, span.start + start, chunk.year)
-        years = years_said(chunk.text, span.start, span.end, chunk.year) or (titled_year(chunk.title) if own != "outcome" else set())
+        own = kind_in(chunk, span.start + start)
+        sectioned = heading_year(chunk.heading)  # 一、2015年工作回顾: what its passages are about
+        years = (years_said(chunk.text, span.start, span.end, chunk.year) or ({sectioned} if sectioned else set())
+                 or (titled_year(chunk.title) if own != "outcome" else set()))
         period = "、".join(f"{y}年" for y in sorted(years)) if years else chunk.date
         periods |= {period} if years else set()
         if values.setdefault(period, reading.value[start:end]) != reading.value[start:end]:

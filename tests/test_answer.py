@@ -509,6 +509,22 @@ def test_a_yearly_document_s_outcomes_are_of_the_last_year_over_at_its_date():
     assert not of_years(text, 10, 14, 2014, [2014], unsaid=2013) and of_years(text, 10, 14, 2014, [2014])
 
 
+def test_a_section_headed_by_an_earlier_year_reviews_it():
+    """Under 一、2015年工作回顾 of a 2016 report, a figure its words leave unmarked is 2015's outcome; under
+    三、2016年重点工作 the passage's own words decide (今年…600万套 is a target)."""
+    from rag.answer.dates import heading_year, kind_in, section_kind
+    from rag.chunking import Chunk
+
+    assert heading_year("一、2015年工作回顾") == 2015 and heading_year("一、过去五年工作回顾") is None
+    assert section_kind("一、2015年工作回顾", 2016) == "outcome" and section_kind("三、2016年重点工作", 2016) is None
+    review = "城镇保障性安居工程住房基本建成772万套，棚户区住房改造开工601万套。"
+    chunk = Chunk("2016_report", 15, review, [(0, len(review))], heading="一、2015年工作回顾", date="2016-03-05")
+    assert kind_in(chunk, review.index("601")) == "outcome"
+    plan = "今年棚户区住房改造600万套，提高棚改货币化安置比例。"
+    chunk = Chunk("2016_report", 65, plan, [(0, len(plan))], heading="三、2016年重点工作", date="2016-03-05")
+    assert kind_in(chunk, plan.index("600")) == "target"
+
+
 def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_first():
     from rag.answer.pipeline import by_subject, clause_named
 

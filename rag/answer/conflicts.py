@@ -17,7 +17,7 @@ from .. import timeline
 from ..question import Question
 from ..scope import Document
 from ..search import Hit
-from .dates import figure_kind, figure_kind_asked, planned, years_said
+from .dates import figure_kind_asked, kind_in, planned, section_kind, years_said
 from .forms import difference, figure_in, figure_units, unit_of, value_key
 from .readings import SPANS_TRIED, Reading
 from .sentences import full_sentence
@@ -46,7 +46,7 @@ class Comparisons:
                     and timeline.stated(r, units, subject) is not None)
 
         def of_kind(r: Reading) -> bool:  # asked for a target, a document's review figure leaves its plan to be read
-            return kind is None or figure_kind(r.hit.chunk.text, r.span.start + timeline.stated(r, units, subject)[0], r.hit.chunk.year) == kind
+            return kind is None or kind_in(r.hit.chunk, r.span.start + timeline.stated(r, units, subject)[0]) == kind
 
         def restated(r: Reading) -> Reading:
             """A passage whose span is another figure (财政赤字2.38万亿元 for 赤字率), read at the reader's next
@@ -63,7 +63,8 @@ class Comparisons:
         pool = [restated(r) for r in readings if r.span is not None]
         waiting: dict[str, list[Hit]] = {}  # each dated document's passages not read yet, in retrieval order
         for hit in [r.hit for r in readings if r.span is None] + deeper:
-            if hit.chunk.date:
+            # Asked for a target, a section reviewing a year before (一、2015年工作回顾) holds none.
+            if hit.chunk.date and not (kind == "target" and section_kind(hit.chunk.heading, hit.chunk.year)):
                 waiting.setdefault(hit.chunk.doc_id, []).append(hit)
         for _ in range(timeline.PASSAGES):
             found = {r.hit.chunk.doc_id for r in pool if states(r) and of_kind(r)}

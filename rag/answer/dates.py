@@ -101,6 +101,24 @@ def figure_kind(text: str, start: int, year: int | None = None) -> str | None:
     return "target" if "今年" in text[begin:start] else _nearest_kind(text, 0, begin, _DONE_LEAD)
 
 
+def heading_year(heading: str) -> int | None:
+    """The one year a section heading names (2015 of 一、2015年工作回顾), else None."""
+    named = set(_FIGURE_YEAR.findall(heading or ""))
+    return int(named.pop()) if len(named) == 1 else None
+
+
+def section_kind(heading: str, year: int | None) -> str | None:
+    """"outcome" for a section headed by a year before its document's (一、2015年工作回顾 of a 2016 report):
+    it reviews that year, so a figure its words leave unmarked (棚户区住房改造开工601万套) is a thing done."""
+    named = heading_year(heading)
+    return "outcome" if named and year and named < year else None
+
+
+def kind_in(chunk, start: int) -> str | None:
+    """The kind of the figure at ``start`` of a passage: its words', else its section's."""
+    return figure_kind(chunk.text, start, chunk.year) or section_kind(chunk.heading, chunk.year)
+
+
 def _nearest_kind(text: str, begin: int, end: int, done: re.Pattern = _DONE_BEFORE) -> str | None:
     marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, end)]
     marks += [(m.start(), "outcome") for m in done.finditer(text, begin, end)]

@@ -23,7 +23,7 @@ from ..reader.features import AGREEMENT_CANDIDATES, Span
 from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
-from .dates import figure_kind, of_years, reviewed_year
+from .dates import kind_in, of_years, reviewed_year
 from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form, value_key, without_per_head
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
@@ -101,7 +101,7 @@ class Answerer(Comparisons):
         text, year = chunk.text, chunk.year
         stated = QUANTITY.search(text, span.start, span.end)
         at = stated.start() if stated else span.start  # the figure's words are before it, in the span or not (达到121万吨)
-        kind = figure_kind(text, at, year) if re.search(r"\d", span.text) else None
+        kind = kind_in(chunk, at) if re.search(r"\d", span.text) else None
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batching import Batcher
 from ..runtime import ONNX_RUNTIMES, check_runtime, from_layer, prepare
-from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, STRIDE, Span, Window, best_spans, by_agreement, cut_windows, trimmed
+from .features import AGREEMENT_CANDIDATES, MAX_LENGTH, MAX_QUESTION_TOKENS, STRIDE, Span, Window, best_spans, by_agreement, cut_windows, trimmed
 from .metrics import f1
 
 BATCH_WINDOWS = 32  # windows of concurrent questions joined in one call at most
@@ -59,8 +59,9 @@ class Reader:
 
     def __init__(self, path: Path, threads: int = 1, max_length: int = MAX_LENGTH, stride: int = STRIDE,
                  windows_per_passage: int = 2, runtime: str = "torch", max_windows: int = BATCH_WINDOWS,
-                 workers: int = 1, home: Path | None = None) -> None:
-        """``runtime``: see :mod:`rag.runtime`; the ONNX ones export under ``home`` (default: the settings')."""
+                 workers: int = 1, home: Path | None = None, passage_tokens: int | None = None) -> None:
+        """``runtime``: see :mod:`rag.runtime`; the ONNX ones export under ``home`` (default: the settings').
+        ``passage_tokens``: a window holds at most this much of a passage (None: ``max_length`` in all)."""
         import torch
         from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
         from transformers.utils import logging as transformers_logging
@@ -83,6 +84,7 @@ class Reader:
             self.model = prepare(model, runtime, from_layer(model.config.num_hidden_layers // 2))
             self._run = self._torch_run
         self.max_length, self.stride, self.windows_per_passage = max_length, stride, windows_per_passage
+        self.passage_tokens = passage_tokens
         self._tokenizing = threading.Lock()  # a fast tokenizer's truncation settings are shared state
         self.batching(max_windows, workers)
 
@@ -98,8 +100,13 @@ class Reader:
         """Every window of a short passage; for a long one, the ``limit`` sharing most with the
         question (by default ``windows_per_passage``; None reads them all)."""
         limit = self.windows_per_passage if limit == -1 else limit
+        max_length, stride = self.max_length, self.stride
+        if self.passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
+            asked_tokens = min(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]), MAX_QUESTION_TOKENS)
+            max_length = min(max_length, asked_tokens + 4 + self.passage_tokens)
+            stride = min(stride, self.passage_tokens // 2)
         with self._tokenizing:
-            cut = cut_windows(self.tokenizer, question, passages, self.max_length, self.stride)
+            cut = cut_windows(self.tokenizer, question, passages, max_length, stride)
         asked = question_chars(question)
         chosen = []
         for number, passage in enumerate(passages):
