@@ -525,6 +525,14 @@ def test_a_section_headed_by_an_earlier_year_reviews_it():
     assert kind_in(chunk, plan.index("600")) == "target"
 
 
+def test_a_year_is_a_named_report_s_unless_the_question_says_it_again():
+    from rag.answer.pipeline import _restated
+
+    assert not _restated("2016年政府工作报告提出，“十三五”时期经济年均增长要保持在多少？", 2016)
+    assert _restated("2015年政府工作报告提出，当年粮食产量要稳定在多少以上？", 2015)
+    assert _restated("2017年政府工作报告提出，2017年要完成多少？", 2017)
+
+
 def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_first():
     from rag.answer.pipeline import by_subject, clause_named
 

@@ -20,7 +20,8 @@ REPORTS = {
         "今年要新建保障性住房1.5万套，改造老旧小区360个。",
         "过去一年，全市完成棚户区改造4600套，新增城市绿地95公顷。",
         "今年计划完成棚户区改造5000套，比去年多500套。",
-        "全年粮食产量达到121万吨，比上年增长2.5%。"]),
+        "全年粮食产量达到121万吨，比上年增长2.5%。",
+        "“十四五”时期，全市经济年均增长保持在6.2%以上，到2025年城乡居民收入比2020年翻一番。"]),
     "2023_lc": ("2023年临川市政府工作报告", "2023-02-01", [
         "过去一年，全市地区生产总值增长4.9%，城镇新增就业9万人。",
         "今年经济社会发展的主要预期目标是：地区生产总值增长5%左右，城镇新增就业9万人以上，财政赤字率控制在3%左右。",
@@ -55,6 +56,13 @@ def test_a_question_naming_a_year_s_report_is_read_from_that_report(archive):
     assert response.value == "5.5%左右", response.answer
     assert response.citations[0].doc_id == "2022_lc"
     assert all(c.doc_id == "2022_lc" for c in response.citations)
+
+
+def test_the_year_of_a_report_named_is_the_report_s_not_the_figure_s(archive):
+    """2022年政府工作报告提出，“十四五”时期…: the figure is of 2021-2025 and its sentence names 2025 and 2020,
+    not 2022; the year asked is the report's."""
+    response = archive.ask("2022年政府工作报告提出，“十四五”时期经济年均增长要保持在多少？")
+    assert response.value == "6.2%以上" and response.citations[0].doc_id == "2022_lc", response.answer
 
 
 def test_a_report_the_archive_lacks_is_not_answered_from_another_year(archive):

@@ -23,7 +23,7 @@ from ..reader.features import AGREEMENT_CANDIDATES, Span
 from ..scope import titles_named
 from ..search import Hit
 from .conflicts import Comparisons
-from .dates import kind_in, of_years, reviewed_year
+from .dates import kind_in, of_years, reviewed_year, title_year
 from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form, value_key, without_per_head
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
@@ -84,19 +84,20 @@ class Answerer(Comparisons):
             if asks.figure:
                 choices = by_subject(hit.chunk.text, choices, asked, asks.change)
             for span in choices:
-                self._take(reading, span, question, asks, named is None)
+                self._take(reading, span, question, asks, named)
                 if not reading.mismatched:
                     break
             else:
                 if choices:
-                    self._take(reading, choices[0], question, asks, named is None)
+                    self._take(reading, choices[0], question, asks, named)
             readings.append(reading)
         return readings
 
-    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks, figure_years: bool = True) -> None:
-        """Read ``span`` as the passage's answer and check it against what the question asks.
-        ``figure_years``: the question's years are its figure's, not those of a document it names
-        (2018年政府工作报告回顾过去五年: that report's review answers, though it is of the years before)."""
+    def _take(self, reading: Reading, span: Span, question: Question, asks: Asks, named: frozenset[str] | None = None) -> None:
+        """Read ``span`` as the passage's answer and check it against what the question asks. Where the
+        question names a document (``named``), the year of its title is the document's, not the figure's,
+        unless the question says it again (当年, 全年): 2016年政府工作报告提出，“十三五”时期…保持在6.5%以上 is of
+        2016-2020; 2018年政府工作报告回顾过去五年 is answered by that report's review of the years before."""
         chunk = reading.hit.chunk
         text, year = chunk.text, chunk.year
         stated = QUANTITY.search(text, span.start, span.end)
@@ -105,9 +106,10 @@ class Answerer(Comparisons):
         reading.span = span
         reading.margin = span.score - span.no_answer
         reading.score = reading.margin + self.weights.retrieval * reading.hit.score
-        unsaid = reviewed_year(chunk.title, chunk.date) if figure_years and kind == "outcome" else None
-        reading.dated_elsewhere = bool(question.years) and (not of_years(text, span.start, span.end, year, question.years, unsaid)
-                                                            or (reading.looking_back and kind != "outcome"))
+        years = question.years if named is None else [y for y in question.years if y != title_year(chunk.title) or _restated(question.text, y)]
+        unsaid = reviewed_year(chunk.title, chunk.date) if named is None and kind == "outcome" else None
+        reading.dated_elsewhere = ((bool(years) and not of_years(text, span.start, span.end, year, years, unsaid))
+                                   or (reading.looking_back and kind != "outcome"))
         reading.other_kind = asks.kind is not None and kind not in (asks.kind, None)
         reading.misshapen = asks.shape is not None and not asks.shape.search(span.text)
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
@@ -190,6 +192,11 @@ def _named(text: str, at: int, words: set[str]) -> int:
     begin = max((m.end() for m in CLAUSE.finditer(text, 0, at)), default=0)
     end = next((m.start() for m in CLAUSE.finditer(text, at)), len(text))
     return sum(1 for word in words if len(word) >= 2 and word in text[begin:end])
+
+
+def _restated(question: str, year: int) -> bool:
+    """The question speaks of ``year`` beside naming a document of it (2015年政府工作报告提出，当年粮食产量…)."""
+    return question.count(f"{year}年") > 1 or bool(re.search(r"当年|今年|同年|该年|本年|全年", question))
 
 
 def _surest(spans: list[Span]) -> float:

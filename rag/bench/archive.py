@@ -13,11 +13,13 @@ from pathlib import Path
 from .common import QUERIES, TOP_K, WARMUP, Run, history, interleaved, ratio, spread, stats, table
 
 ARCHIVE = Path("../shared/archive-dev")
+SHORT_WINDOW = 96  # passage tokens of a reader window in the shorter-window rows (`reader_tokens`), beside the default
 
 
 def bench_archive(run: Run) -> tuple[dict, str]:
     """Index the archive (timed), then per question in turn: the bare query embedding, retrieval, the
-    reader on the top passages, and Engine.ask in-process."""
+    reader on the top passages, and Engine.ask in-process; the last two again with shorter reader windows
+    (the part of each passage sharing most with the question: cheaper, and measured less accurate)."""
     from ..engine import Engine
     from ..eval import load_questions
 
@@ -26,13 +28,16 @@ def bench_archive(run: Run) -> tuple[dict, str]:
         return {"skipped": f"no archive at {archive}"}, f"Skipped: no `corpus/` and `questions.jsonl` under `{archive}`."
     folder, indexing_s, index = run.build_fresh(archive / "corpus")
     engine = Engine(run.settings.model_copy(update={"index_dir": folder}), run.embedder)
+    short = Engine(run.settings.model_copy(update={"index_dir": folder, "reader_tokens": SHORT_WINDOW}), run.embedder)
     picks = spread(load_questions(archive / "questions.jsonl"), QUERIES + WARMUP)
     depth = engine.settings.read_depth
     passages = {it["question"]: [h.chunk.text for h in engine.retrieve(it["question"], history(it))[1][:depth]] for it in picks}
     steps = {"Embedder.queries (1 question)": lambda it: run.embedder.queries([it["question"]]),
              "Engine.retrieve": lambda it: engine.retrieve(it["question"], history(it)),
              f"Reader.read ({depth} passages)": lambda it: engine.reader.read(it["question"], passages[it["question"]]),
-             "Engine.ask in-process": lambda it: engine.ask(it["question"], TOP_K, history(it))}
+             "Engine.ask in-process": lambda it: engine.ask(it["question"], TOP_K, history(it)),
+             f"Reader.read ({depth} passages, {SHORT_WINDOW}-token windows)": lambda it: short.reader.read(it["question"], passages[it["question"]]),
+             f"Engine.ask, {SHORT_WINDOW}-token windows": lambda it: short.ask(it["question"], TOP_K, history(it))}
     interleaved(steps, picks[:WARMUP])
     series = {name: stats(ms) for name, ms in interleaved(steps, picks[WARMUP:]).items()}
     embed, ask = series["Embedder.queries (1 question)"], series["Engine.ask in-process"]
