@@ -86,9 +86,13 @@ def _rules() -> dict[str, Callable]:
         "a figure per head is no total (人均)": lambda e: [p(P, "per_head", lambda text, start=None: False)],
         "shapes: totals in money and lengths": lambda e: [p(R, "answer_shape", _without_rows(R.answer_shape, ("生产总值", "里程")))],
         "question word's noun is no name (什么荣誉)": lambda e: [p(Q, "_ASKS_FOR", set())],
-        "figures by the subject their clause names": lambda e: [p(P, "by_subject", lambda text, spans, words: spans)],
+        "figures by the subject their clause names": lambda e: [p(P, "by_subject", lambda text, spans, words, change=False: spans)],
         "a figure's span cut at its clause": lambda e: [p(P, "clause_named", lambda text, span, words: span)],
         "shapes: a growth target is a rate": lambda e: [p(R, "answer_shape", _without_alternative(R.answer_shape, "增长(?:的)?(?:预期)?目标(?:是|为|定为)?(?:多少|几)|"))],
+        # 2026-12-07 (4)
+        "kind: a section headed by an earlier year reviews it": lambda e: [p(m, "section_kind", lambda heading, year: None) for m in (D, C)],
+        "series: a period from its section heading's year": lambda e: [p(T, "heading_year", lambda heading: None)],
+        "years: a named report's year is the report's": lambda e: [p(P, "title_year", lambda title: None)],
     }
 
 
