@@ -104,6 +104,19 @@ def test_long_passages_are_read_in_the_windows_that_share_most_with_the_question
     assert "6300公里" in reader.read("长江全长大约多少公里？", [passage])[0].text
 
 
+def test_shorter_windows_hold_at_most_their_passage_tokens_and_the_part_asked_about(reader):
+    """``passage_tokens``: a window holds that much of a passage, the part sharing most with the question."""
+    from rag.reader.reader import Reader
+
+    short = Reader(reader.path, threads=1, windows_per_passage=1, passage_tokens=48)
+    passage = "这一段与问题无关，只是填充文字。" * 6 + PASSAGE + "这一段与问题无关，只是填充文字。" * 6
+    chosen = short.windows("长江全长大约多少公里？", [passage])
+    assert len(chosen) == 1 and sum(o is not None for o in chosen[0].offsets) <= 48
+    start = passage.index("6300公里")
+    assert token_span(chosen[0], start, start + 6) is not None
+    assert "6300公里" in short.read("长江全长大约多少公里？", [passage])[0].text
+
+
 def test_the_span_most_likely_spans_overlap_is_chosen_over_a_lone_top_score():
     text = "现效力于中超球队天津泰达足球俱乐部。"
     def span(piece, score):
