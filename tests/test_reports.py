@@ -43,7 +43,7 @@ def test_a_bench_report_stays_while_it_is_the_latest_for_one_of_its_sections(tmp
 
 
 def test_the_archive_section_times_an_archive_and_skips_without_one(tmp_path):
-    from rag.bench.archive import bench_archive
+    from rag.bench.archive import SHORT_WINDOW, bench_archive
     from rag.bench.common import QUERIES, Run
     from rag.config import get_settings
 
@@ -58,4 +58,5 @@ def test_the_archive_section_times_an_archive_and_skips_without_one(tmp_path):
     (archive / "questions.jsonl").write_text('{"id": "a-1", "kind": "fact", "question": "2025年临川市赤字率是多少？", "answers": ["2.8%"]}\n', encoding="utf-8")
     data, md = bench_archive(Run(get_settings(), [], tmp_path, archive=archive))
     assert data["paragraphs"] == 2 and data["Engine.ask in-process"]["n"] == QUERIES
+    assert data[f"Engine.ask, {SHORT_WINDOW}-token windows"]["n"] == QUERIES  # shorter reader windows beside the default
     assert "Engine.retrieve" in md and data["ask_over_embed_p50"] > 1  # asking costs more than embedding the question
