@@ -505,6 +505,10 @@ def test_a_yearly_document_s_outcomes_are_of_the_last_year_over_at_its_date():
     assert reviewed_year("2023年国民经济和社会发展统计公报", "2024-02-28") == 2023  # published after its year
     assert reviewed_year("2023年工作总结", "2023-12-20") is None  # a year-end review may speak of its own year
     assert reviewed_year("全市经济运行平稳", "2024-03-01") is None  # not a yearly document
+    assert reviewed_year("2024年1-2月份全国规模以上工业增加值增长7.0%", "2024-03-18") is None  # of those months
+    assert reviewed_year("2024年一季度国民经济运行情况", "2024-04-16") is None
+    assert reviewed_year("2024年上半年工作总结", "2024-07-10") is None
+    assert reviewed_year("2024年度部门决算", "2025-06-30") == 2024
     text = "国内生产总值达到56.9万亿元，比上年增长7.7%。"
     assert not of_years(text, 10, 14, 2014, [2014], unsaid=2013) and of_years(text, 10, 14, 2014, [2014])
 

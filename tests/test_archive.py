@@ -185,3 +185,32 @@ def test_the_series_is_a_dated_table_on_the_chat_page(archive_server):
         tab.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)
         browser.close()
     assert not errors, errors
+
+
+BULLETINS = {
+    "2024_02_lc": ("2024年1-2月份临川市经济运行情况", "2024-03-15",
+                   "1-2月份，全市规模以上工业增加值同比增长6.8%，社会消费品零售总额同比增长5.1%。"),
+    "2024_03_lc": ("2024年一季度临川市经济运行情况", "2024-04-16",
+                   "一季度，全市规模以上工业增加值同比增长7.2%，社会消费品零售总额同比增长5.6%。"),
+}
+
+
+@pytest.fixture(scope="module")
+def bulletins(tmp_path_factory, embedder, reader):
+    from rag.config import Settings
+    from rag.engine import Engine
+    from rag.index import build_index
+
+    root = tmp_path_factory.mktemp("bulletins")
+    (root / "corpus").mkdir()
+    for stem, (title, date, body) in BULLETINS.items():
+        (root / "corpus" / f"{stem}.md").write_text(f'---\ntitle: "{title}"\ndate: {date}\n---\n\n{body}\n', encoding="utf-8")
+    build_index(root / "corpus", root / "index", embedder, progress=False)
+    return Engine(Settings(index_dir=root / "index", corpus_dir=root / "corpus", threads=1, kb_dir=root / "kbs"), embedder, reader)
+
+
+def test_a_bulletin_of_months_states_outcomes_of_its_own_year(bulletins):
+    """A monthly bulletin's title opens with its year too (2024年1-2月份…), but its outcomes are of those months,
+    not of the year before as in a yearly report dated early in its year."""
+    response = bulletins.ask("2024年一季度临川市规模以上工业增加值同比增长多少？")
+    assert response.value == "7.2%" and response.citations[0].doc_id == "2024_03_lc", response.answer

@@ -51,14 +51,19 @@ def title_year(title: str) -> int | None:
     return int(opening.group(1)) if opening else None
 
 
+# A title opening with a part of its year (2024年1-2月份…, 2024年一季度…, 2024年上半年…) is a bulletin of that part, not a yearly document.
+_PART_OF_YEAR = re.compile(r"(?:19|20)\d{2}年度?\s*(?:[\d一二三四五六七八九十]+(?:[-—~至、][\d一二三四五六七八九十]+)?(?:月|季度)|[上下]半年|前[一二三]季度|第[一二三四]季度)")
+
+
 def reviewed_year(title: str, date: str) -> int | None:
     """The year a yearly document's outcomes are of when their sentence names none: the last year over
     at its date. A thing done is of a time past, and a document whose title opens with its year looks
     back on a whole year: dated after that year (2023年统计公报 of 2024-02-28), that year; dated in its
     first half (2014年政府工作报告 of 2014-03-05, whose 国内生产总值比上年增长7.7% is 2013's), the year before.
-    None for other documents, or one dated late in its own year (a year-end review's 今年以来 is that year's)."""
+    None for other documents (a bulletin of 2024年1-2月份 is of those months), or one dated late in its own
+    year (a year-end review's 今年以来 is that year's)."""
     titled = title_year(title)
-    if titled is None or not re.match(r"\d{4}-\d{2}", date or ""):
+    if titled is None or _PART_OF_YEAR.match(title.strip()) or not re.match(r"\d{4}-\d{2}", date or ""):
         return None
     dated, month = int(date[:4]), int(date[5:7])
     return titled if dated > titled else titled - 1 if dated == titled and month <= 6 else None
