@@ -18,7 +18,7 @@ from ..question import Keyword, Question
 from ..search import Hit
 from ..tokenizing import normalize
 from .dates import resolve_relative, reviewed_year
-from .sentences import CLAUSE_BREAK
+from .sentences import clause_bounds
 
 ANCHOR_SHARE = 0.08  # a name in more than this share of the passages tells them apart too little to insist on
 NEIGHBOURS = 2  # passages either side in the same section that may name what a passage is about
@@ -98,7 +98,5 @@ def of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics:
     clause says 电子信息产业新上…项目73个."""
     if not replaced or not topics:
         return False
-    begin = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)), default=0)
-    stop = next((m.start() for m in CLAUSE_BREAK.finditer(text, start)), len(text))
-    clause = text[begin:stop]
+    clause = text[slice(*clause_bounds(text, start))]
     return any(word in clause for word in replaced) and not names_any(clause, topics)

@@ -28,6 +28,7 @@ from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form,
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
+from .sentences import clause_bounds
 
 
 CLAUSE = re.compile(r"[，。；;！？!?]|,(?!\d)")  # not the comma of 2,173
@@ -189,9 +190,8 @@ def by_subject(text: str, spans: list[Span], words: set[str], change: bool = Fal
 
 def _named(text: str, at: int, words: set[str]) -> int:
     """How many of ``words`` the clause holding ``text[at]`` names."""
-    begin = max((m.end() for m in CLAUSE.finditer(text, 0, at)), default=0)
-    end = next((m.start() for m in CLAUSE.finditer(text, at)), len(text))
-    return sum(1 for word in words if len(word) >= 2 and word in text[begin:end])
+    clause = text[slice(*clause_bounds(text, at, CLAUSE))]
+    return sum(1 for word in words if len(word) >= 2 and word in clause)
 
 
 def _restated(question: str, year: int) -> bool:

@@ -27,3 +27,9 @@ def full_sentence(text: str, start: int, end: int | None = None) -> tuple[int, i
     stop = next((m.end() for m in _FULL_STOP.finditer(text, start if end is None else end)), len(text))
     return begin, stop
 
+
+
+def clause_bounds(text: str, at: int, breaks: re.Pattern = CLAUSE_BREAK) -> tuple[int, int]:
+    """The (start, end) of the clause holding ``text[at]``, between the ``breaks`` around it."""
+    begin = max((m.end() for m in breaks.finditer(text, 0, at)), default=0)
+    return begin, next((m.start() for m in breaks.finditer(text, at)), len(text))
