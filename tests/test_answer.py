@@ -537,6 +537,19 @@ def test_a_year_is_a_named_report_s_unless_the_question_says_it_again():
     assert _restated("2017年政府工作报告提出，2017年要完成多少？", 2017)
 
 
+def test_a_measure_with_one_modifier_swapped_is_another_measure():
+    """城镇调查失业率 asked, 城镇登记失业率4.5%以内 printed: another measure. A word only inserted (城镇失业率 asked of
+    城镇调查失业率) or a measure printed as asked is no swap."""
+    from rag.answer.names import other_measure
+
+    text = "城镇新增就业1000万人以上，城镇登记失业率4.5%以内，居民消费价格涨幅3%左右。"
+    at = text.index("4.5%")
+    assert other_measure(text, at, (("城镇", "调查", "失业率"),))
+    assert not other_measure(text, at, (("城镇", "登记", "失业率"),))
+    assert not other_measure("城镇调查失业率5.5%左右。", 7, (("城镇", "调查", "失业率"),))
+    assert not other_measure(text, text.index("1000"), (("城镇", "调查", "失业率"),))  # another clause's measure
+
+
 def test_of_a_passage_s_figures_the_one_whose_clause_names_the_subject_comes_first():
     from rag.answer.pipeline import by_subject, clause_named
 

@@ -10,6 +10,8 @@ the chip is not 甲公司's.
 
 from __future__ import annotations
 
+import re
+
 import math
 from collections.abc import Callable
 
@@ -100,3 +102,16 @@ def of_swapped_subject(text: str, start: int, replaced: tuple[str, ...], topics:
         return False
     clause = text[slice(*clause_bounds(text, start))]
     return any(word in clause for word in replaced) and not names_any(clause, topics)
+
+
+def other_measure(text: str, at: int, measures: tuple[tuple[str, str, str], ...]) -> bool:
+    """The clause holding ``text[at]`` names a sibling of a measure asked: three words the question gives in
+    a row (城镇 调查 失业率) printed with another word in the middle one's place (城镇登记失业率), the middle one
+    nowhere in the clause. One modifier swapped names another measure, which does not answer."""
+    clause = text[slice(*clause_bounds(text, at))]
+    for first, middle, last in measures:
+        if middle in clause or first not in clause or last not in clause:
+            continue
+        if any(gap != middle for gap in re.findall(re.escape(first) + r"([\u4e00-\u9fff]{2,4}?)" + re.escape(last), clause)):
+            return True
+    return False

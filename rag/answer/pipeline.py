@@ -26,7 +26,7 @@ from .conflicts import Comparisons
 from .dates import kind_in, of_years, reviewed_year, title_year
 from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form, value_key, without_per_head
 from .lists import complete_list, respective
-from .names import Anchors, of_swapped_subject
+from .names import Anchors, of_swapped_subject, other_measure
 from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
 from .sentences import clause_bounds
 
@@ -116,6 +116,7 @@ class Answerer(Comparisons):
         reading.difference = not asks.change and stated is not None and difference(text, stated.start())
         reading.other_subject = of_swapped_subject(text, span.start, question.replaced, asks.topics)
         reading.per_head = not asks.per_head and per_head(text, at)
+        reading.other_measure = asks.figure and other_measure(text, at, asks.measures)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
         readings = self.read(question, hits[:max(self.depth, top_k)], named)

@@ -63,6 +63,7 @@ class Reading:
     difference: bool = False  # asked how much something is, the span says how much it changed (比去年多100万人)
     other_subject: bool = False  # the span's clause names what a follow-up swapped out, not what it swapped in
     per_head: bool = False  # the span's clause gives the figure per head (人均), which the question does not ask
+    other_measure: bool = False  # the span's clause names a sibling of the measure asked (城镇登记失业率 for 城镇调查失业率)
     alternatives: list[Span] = field(default_factory=list)  # all the reader's spans in this passage, as read
 
     @property
@@ -72,7 +73,7 @@ class Reading:
     @property
     def mismatched(self) -> bool:
         """The span is of another year, kind or subject, or of another form than asked: the reader's next span may not be."""
-        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen or self.difference or self.per_head
+        return self.dated_elsewhere or self.other_kind or self.other_subject or self.misshapen or self.difference or self.per_head or self.other_measure
 
     @property
     def value(self) -> str | None:
@@ -115,6 +116,7 @@ class Asks:
     change: bool  # how much something changed asked (增长了多少), not how much it is (:func:`asks_change`)
     per_head: bool  # a figure per head asked (人均…), not a total (:func:`per_head`)
     figure: bool  # one figure asked: a form, or a kind with 多少/几 (its span is cut to one clause, :mod:`.pipeline`)
+    measures: tuple[tuple[str, str, str], ...] = ()  # three question words in a row (城镇 调查 失业率): what a measure is called
 
     @classmethod
     def of(cls, question: Question) -> Asks:
@@ -122,7 +124,9 @@ class Asks:
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
         shape, kind = answer_shape(question), figure_kind_asked(asked)
         figure = shape is not None or (kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))
-        return cls(shape, asked_items(asked), topics, kind, asks_change(asked), per_head(question.read_as), figure)
+        words = [k.word for k in question.groups if not question.english]
+        measures = tuple((a, b, c) for a, b, c in zip(words, words[1:], words[2:]) if len(b) >= 2 and a + b + c in question.text)
+        return cls(shape, asked_items(asked), topics, kind, asks_change(asked), per_head(question.read_as), figure, measures)
 
 
 QUESTION_WORDS = [(re.compile(pattern), word.strip()) for pattern, word in table("question_words_en.tsv")]
