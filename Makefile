@@ -16,8 +16,9 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_L
 # once, which four unanswerable items ask about (eval/README.md, History).
 # Gold floors lowered 2026-12-06 (answer 0.94 -> 0.83, hit@1 0.90 -> 0.88, abstention 0.64 -> 0.60, wrongly declined
 # 0.04 -> 0.08): the answer rules that helped only the seed articles were removed (eval/README.md, History (2)).
+# Holdout abstention raised 2026-12-07 (0.60 -> 0.70): a measure with one modifier swapped is declined (0.75 reached).
 EVAL_LIMITS := --min-hit1 0.88 --min-hit5 0.97 --min-answer-accuracy 0.83 --min-abstention 0.60 --max-wrongly-abstained 0.08 --min-conflict-coverage 0.85
-HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.60 --max-wrongly-abstained 0.08
+HOLDOUT_LIMITS := --min-hit5 0.95 --min-answer-accuracy 0.84 --min-abstention 0.70 --max-wrongly-abstained 0.08
 HOLDOUT_B_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.64 --max-wrongly-abstained 0.20
 HOLDOUT_C_LIMITS := --min-hit5 0.94 --min-answer-accuracy 0.75 --min-abstention 0.25 --max-wrongly-abstained 0.13
 # The shipped reader alone on the first 100 CMRC 2018 trial questions (gold passage given; never trained on).
@@ -30,8 +31,8 @@ NEAR_MISS_LIMITS := --set eval/queries/trial-near-miss.json --limit 200 --min-au
 # The development archive (yearly reports; ../shared/archive-dev): document-aware answers, series, not-found.
 ARCHIVE := ../shared/archive-dev
 ARCHIVE_INDEX := .rag/index-archive-dev
-# Raised on 2026-12-07 (3) with a year's outcome read from the next report (answer 0.85, unanswerable declined 0.93, wrongly declined 0.10).
-ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.82 --min-abstention 0.86 --max-wrongly-abstained 0.12 --min-conflict-coverage 0.78
+# Raised on 2026-12-07 (4) with section headings' years and a named report's year (answer 0.86, unanswerable declined 1.0, wrongly declined 0.10).
+ARCHIVE_LIMITS := --min-hit5 0.93 --min-answer-accuracy 0.84 --min-abstention 0.93 --max-wrongly-abstained 0.11 --min-conflict-coverage 0.78
 TRIAL := eval/cmrc-trial
 TRIAL_INDEX := .rag/index-cmrc-trial
 

@@ -93,6 +93,7 @@ def _rules() -> dict[str, Callable]:
         "kind: a section headed by an earlier year reviews it": lambda e: [p(m, "section_kind", lambda heading, year: None) for m in (D, C)],
         "series: a period from its section heading's year": lambda e: [p(T, "heading_year", lambda heading: None)],
         "years: a named report's year is the report's": lambda e: [p(P, "title_year", lambda title: None)],
+        "a measure with one modifier swapped is another": lambda e: [p(P, "other_measure", lambda text, at, measures: False)],
     }
 
 
