@@ -51,7 +51,8 @@ def title_year(title: str) -> int | None:
     return int(opening.group(1)) if opening else None
 
 
-# A title opening with a part of its year (2024年1-2月份…, 2024年一季度…, 2024年上半年…) is a bulletin of that part, not a yearly document.
+# A title opening with a part of its year (2024年1-2月份…, 2024年一季度…, 2024年上半年…) is a bulletin of that
+# part, not a yearly document.
 _PART_OF_YEAR = re.compile(r"(?:19|20)\d{2}年度?\s*(?:[\d一二三四五六七八九十]+(?:[-—~至、][\d一二三四五六七八九十]+)?(?:月|季度)|[上下]半年|前[一二三]季度|第[一二三四]季度)")
 
 

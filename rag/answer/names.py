@@ -10,9 +10,8 @@ the chip is not 甲公司's.
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from collections.abc import Callable
 
 from ..chunking import Chunk

@@ -28,7 +28,6 @@ def full_sentence(text: str, start: int, end: int | None = None) -> tuple[int, i
     return begin, stop
 
 
-
 def clause_bounds(text: str, at: int, breaks: re.Pattern = CLAUSE_BREAK) -> tuple[int, int]:
     """The (start, end) of the clause holding ``text[at]``, between the ``breaks`` around it."""
     begin = max((m.end() for m in breaks.finditer(text, 0, at)), default=0)
