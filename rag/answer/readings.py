@@ -124,7 +124,7 @@ class Asks:
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
         shape, kind = answer_shape(question), figure_kind_asked(asked)
         figure = shape is not None or (kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))
-        words = [k.word for k in question.groups if not question.english]
+        words = [] if question.english else [k.word for k in question.groups]
         measures = tuple((a, b, c) for a, b, c in zip(words, words[1:], words[2:]) if len(b) >= 2 and a + b + c in question.text)
         return cls(shape, asked_items(asked), topics, kind, asks_change(asked), per_head(question.read_as), figure, measures)
 

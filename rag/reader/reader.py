@@ -101,11 +101,11 @@ class Reader:
         question (by default ``windows_per_passage``; None reads them all)."""
         limit = self.windows_per_passage if limit == -1 else limit
         max_length, stride = self.max_length, self.stride
-        if self.passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
-            asked_tokens = min(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]), MAX_QUESTION_TOKENS)
-            max_length = min(max_length, asked_tokens + 4 + self.passage_tokens)
-            stride = min(stride, self.passage_tokens // 2)
         with self._tokenizing:
+            if self.passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
+                asked_tokens = min(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]), MAX_QUESTION_TOKENS)
+                max_length = min(max_length, asked_tokens + 4 + self.passage_tokens)
+                stride = min(stride, self.passage_tokens // 2)
             cut = cut_windows(self.tokenizer, question, passages, max_length, stride)
         asked = question_chars(question)
         chosen = []
