@@ -106,7 +106,7 @@ class Engine:
             searcher=Searcher(index, self.embedder, index.tokenizer),
             reader=questions,
             answerer=Answerer(self.reader, index.idf(), chunks=index.chunks, read_depth=self.settings.read_depth,
-                              places=questions.places),
+                              places=questions.places, read_first=self.settings.read_first),
             scope=Scope(index.chunks),
         )
 

@@ -135,6 +135,44 @@ def test_a_caller_limits_a_question_to_documents_or_dates(archive):
     assert {c.doc_id for c in response.citations} <= {"2023_lc", "2023_yn"} and response.value == "1.8万套", response.answer
 
 
+class Recording:
+    """The real reader, noting each call's passage count and window share (passage tokens; None: in full)."""
+
+    def __init__(self, reader) -> None:
+        self.reader, self.calls = reader, []
+
+    def read(self, question, passages, **options):
+        self.calls.append((len(passages), options.get("passage_tokens")))
+        return self.reader.read(question, passages, **options)
+
+
+def asked_recording(archive, question: str):
+    answerer = archive.answerer
+    real, answerer.reader = answerer.reader, Recording(answerer.reader)
+    try:
+        return archive.ask(question), answerer.reader.calls
+    finally:
+        answerer.reader = real
+
+
+def test_the_first_passages_answering_of_one_report_the_rest_are_read_in_shorter_windows(archive):
+    """A question naming its report searches that report alone: once its first two passages answer, no
+    other document's figure is left to compare, and the next two are read in shorter windows."""
+    from rag.answer.pipeline import CHECK_TOKENS
+
+    response, calls = asked_recording(archive, "2022年政府工作报告提出的地区生产总值增长目标是多少？")
+    assert response.value == "5.5%左右", response.answer
+    assert calls[:2] == [(2, None), (2, CHECK_TOKENS)], calls
+
+
+def test_passages_of_other_documents_are_read_in_full(archive):
+    """Asked of no report, the passages after the first two are of other reports, whose figures the
+    answer compares: they are read in full windows."""
+    response, calls = asked_recording(archive, "临川市财政赤字率是多少？")
+    assert len(response.timeline) == 3, response.answer
+    assert calls[:2] == [(2, None), (2, None)], calls
+
+
 @pytest.fixture(scope="module")
 def archive_server(archive):
     from rag.serving import LiveServer

@@ -59,4 +59,6 @@ def test_the_archive_section_times_an_archive_and_skips_without_one(tmp_path):
     data, md = bench_archive(Run(get_settings(), [], tmp_path, archive=archive))
     assert data["paragraphs"] == 2 and data["Engine.ask in-process"]["n"] == QUERIES
     assert data[f"Engine.ask, {SHORT_WINDOW}-token windows"]["n"] == QUERIES  # shorter reader windows beside the default
+    assert data["Engine.ask, 4 passages read at once"]["n"] == QUERIES  # the first passages read alone, against all at once
+    assert data["ask_over_at_once_p50"] > 0
     assert "Engine.retrieve" in md and data["ask_over_embed_p50"] > 1  # asking costs more than embedding the question

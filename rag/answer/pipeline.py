@@ -1,6 +1,8 @@
 """The answer step: read the top passages, choose the surest fitting span, compare, or decline.
 
-1. read: the reader proposes spans for each top passage; a passage whose names are not the
+1. read: the reader proposes spans for each top passage: the first few, then the rest of the read
+   depth, in shorter windows when the first answer and the rest are of their documents (nothing of
+   another document is left to compare; a window costs by its length); a passage whose names are not the
    question's does not answer (:mod:`.names`), and a span of other years, a target for an outcome,
    another form than asked or a change where a level is asked (比去年多100万人 for 新增就业目标) gives
    way to the reader's next (:mod:`.dates`, :mod:`.forms`);
@@ -32,6 +34,10 @@ from .sentences import clause_bounds
 
 
 CLAUSE = re.compile(r"[，。；;！？!?]|,(?!\d)")  # not the comma of 2,173
+# Passage tokens of a window for the passages read after the first ones answered, all of their documents:
+# they may hold a surer span (the list a question names, in the third paragraph of one article), and
+# the part of each sharing most with the question finds it at about a third of a full window's cost.
+CHECK_TOKENS = 96
 _BREAKDOWN = re.compile(r"[，,]\s*(?:其中|包括|含)")  # 共计15人，其中运动员9人: the parts belong with their total
 
 
@@ -40,24 +46,29 @@ class Answerer(Comparisons):
 
     def __init__(self, reader, idf: dict[str, float], chunks: list[Chunk] | None = None,
                  weights: AnswerWeights | None = None, read_depth: int = 4, depth: int = 10,
-                 places: Callable[[str], set[str]] | None = None) -> None:
-        """``places``: the places a text names (:meth:`QuestionReader.places`), to tell whose figure a sentence gives."""
+                 places: Callable[[str], set[str]] | None = None, read_first: int | None = None) -> None:
+        """``places``: the places a text names (:meth:`QuestionReader.places`), to tell whose figure a sentence gives.
+        ``read_first``: passages read before the rest of ``read_depth``, which are read in shorter windows
+        when these settle the question (:meth:`_settled`; None: all ``read_depth`` at once, in full)."""
         self.reader, self.idf = reader, idf
         self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
         self.anchors = Anchors(self.chunks, idf, places)
         self.weights = weights or AnswerWeights.load()
         self.read_depth, self.depth = read_depth, depth
+        self.read_first = min(read_first or read_depth, read_depth)
 
     def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None,
-             depth: int | None = None) -> list[Reading]:
-        """The first ``depth`` passages read (the read depth by default). ``named``: the documents the question
-        names (:class:`rag.scope.Scope`); a passage of another does not answer."""
-        read = list(range(min(len(hits), depth or self.read_depth)))
+             depth: int | None = None, skip: int = 0, tokens: int | None = None) -> list[Reading]:
+        """Readings of the passages after the first ``skip`` (read already), the next ``depth`` of them read
+        (the read depth by default). ``named``: the documents the question names (:class:`rag.scope.Scope`);
+        a passage of another does not answer. ``tokens``: how much of each passage a reader window holds
+        (the part sharing most with the question; None: the reader's own)."""
+        read = list(range(skip, min(len(hits), skip + (depth or self.read_depth))))
         texts = [hits[number].chunk.text for number in read]
         proposed: dict[int, list[Span]] = {}  # each passage's spans, best first, from the asking surest of it
         for asked in reader_questions(question) if read else []:
             by_passage: dict[int, list[Span]] = {}
-            for span in self.reader.read(asked, texts, top=AGREEMENT_CANDIDATES):
+            for span in self.reader.read(asked, texts, top=AGREEMENT_CANDIDATES, passage_tokens=tokens):
                 by_passage.setdefault(read[span.passage], []).append(span)
             for number, own in by_passage.items():
                 if number not in proposed or _surest(own[:SPANS_TRIED]) > _surest(proposed[number][:SPANS_TRIED]):
@@ -71,7 +82,7 @@ class Answerer(Comparisons):
             return to_form(text, span if asks.per_head else without_per_head(text, span), asks.shape)  # a total's span drops a figure per head
 
         readings, titled = [], titles_named(question.text, {hit.chunk.title for hit in hits})
-        for number, hit in enumerate(hits):
+        for number, hit in enumerate(hits[skip:], start=skip):
             held = (not titled or hit.chunk.title in titled) and (named is None or hit.chunk.doc_id in named)
             reading = Reading(hit, anchored=held and self.anchors.holds(question, hit))
             if held and not reading.anchored and question.years and self.anchors.holds(question, hit, looking_back=True):
@@ -119,12 +130,17 @@ class Answerer(Comparisons):
         reading.other_measure = asks.figure and other_measure(text, at, asks.measures)
 
     def __call__(self, question: Question, hits: list[Hit], top_k: int = 5, named: frozenset[str] | None = None) -> Answer:
-        readings = self.read(question, hits[:max(self.depth, top_k)], named)
-        deeper = hits[max(self.depth, top_k):]
+        hits, deeper = hits[:max(self.depth, top_k)], hits[max(self.depth, top_k):]
+        first = self.read_first
+        readings = self.read(question, hits, named, first)
         if not readings:
             return Answer(None, "not_found", [])
+        if first < self.read_depth:
+            settled = self._settled(readings, first)
+            readings = readings[:first] + self.read(question, hits, named, self.read_depth - first, skip=first,
+                                                    tokens=CHECK_TOKENS if settled else None)
         if self._of_other_times(readings[:self.read_depth]):
-            readings = readings[:self.read_depth] + self.read(question, hits[self.read_depth:max(self.depth, top_k)], named)
+            readings = readings[:self.read_depth] + self.read(question, hits, named, skip=self.read_depth)
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
         readings.sort(key=lambda r: (r.span is None, not r.eligible, -r.score))
         best = readings[0]
@@ -153,11 +169,24 @@ class Answerer(Comparisons):
         public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
         return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
 
+    def _settled(self, readings: list[Reading], first: int) -> bool:
+        """The ``first`` passages read answer, and the rest of the read depth are of their documents: no
+        other document's figure is left to compare, only a surer span of the same documents to look for (a
+        question naming its report searches that report alone). Otherwise the rest are read in full, as a
+        conflict between articles needs."""
+        read = {r.hit.chunk.doc_id for r in readings[:first]}
+        return (self._answers(readings[:first])
+                and all(r.hit.chunk.doc_id in read for r in readings[first:self.read_depth]))
+
+    def _answers(self, readings: list[Reading]) -> bool:
+        """One of ``readings`` answers the question (it fits what is asked and clears the threshold)."""
+        return any(r.eligible and r.score >= self.weights.threshold for r in readings)
+
     def _of_other_times(self, readings: list[Reading]) -> bool:
         """No passage read answers, and one states what is asked but of another year or kind: the next
         passages retrieved are read too. An outcome of 2014 is in the 2015 report's review, which ranks
         below the 2014 report's own paragraphs (its plan for 2014, its review of 2013)."""
-        if any(r.eligible and r.score >= self.weights.threshold for r in readings):
+        if self._answers(readings):
             return False
         return any(r.span is not None and r.anchored and r.score >= self.weights.threshold
                    and (r.dated_elsewhere or r.other_kind) for r in readings)

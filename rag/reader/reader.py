@@ -96,16 +96,19 @@ class Reader:
             self.batcher.close()
         self.batcher = Batcher(self._batch_logits, max_windows, workers, name="reader")
 
-    def windows(self, question: str, passages: list[str], limit: int | None = -1) -> list[Window]:
+    def windows(self, question: str, passages: list[str], limit: int | None = -1,
+                passage_tokens: int | None = None) -> list[Window]:
         """Every window of a short passage; for a long one, the ``limit`` sharing most with the
-        question (by default ``windows_per_passage``; None reads them all)."""
+        question (by default ``windows_per_passage``; None reads them all). ``passage_tokens``: this
+        call's share of a window for the passage, in place of the reader's."""
         limit = self.windows_per_passage if limit == -1 else limit
         max_length, stride = self.max_length, self.stride
+        passage_tokens = passage_tokens or self.passage_tokens
         with self._tokenizing:
-            if self.passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
+            if passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
                 asked_tokens = min(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]), MAX_QUESTION_TOKENS)
-                max_length = min(max_length, asked_tokens + 4 + self.passage_tokens)
-                stride = min(stride, self.passage_tokens // 2)
+                max_length = min(max_length, asked_tokens + 4 + passage_tokens)
+                stride = min(stride, passage_tokens // 2)
             cut = cut_windows(self.tokenizer, question, passages, max_length, stride)
         asked = question_chars(question)
         chosen = []
@@ -160,10 +163,11 @@ class Reader:
                 results[i] = (starts[row, :length].copy(), ends[row, :length].copy())
         return results
 
-    def read(self, question: str, passages: list[str], top: int = 5, windows_per_passage: int | None = -1) -> list[Span]:
+    def read(self, question: str, passages: list[str], top: int = 5, windows_per_passage: int | None = -1,
+             passage_tokens: int | None = None) -> list[Span]:
         """Up to ``top`` spans of each passage read, ordered by :func:`by_agreement` within the
         passage; passages by their best span score. ``Span.passage`` says whose passage."""
-        windows = self.windows(question, passages, windows_per_passage)
+        windows = self.windows(question, passages, windows_per_passage, passage_tokens)
         if not windows:
             return []
         starts, ends = self.logits(windows)
