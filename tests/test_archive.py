@@ -158,19 +158,23 @@ def asked_recording(archive, question: str):
 def test_the_first_passages_answering_of_one_report_the_rest_are_read_in_shorter_windows(archive):
     """A question naming its report searches that report alone: once its first two passages answer, no
     other document's figure is left to compare, and the next two are read in shorter windows."""
-    from rag.answer.pipeline import CHECK_TOKENS
+    from rag.answer.readings import FOCUSED_TOKENS
 
     response, calls = asked_recording(archive, "2022年政府工作报告提出的地区生产总值增长目标是多少？")
     assert response.value == "5.5%左右", response.answer
-    assert calls[:2] == [(2, None), (2, CHECK_TOKENS)], calls
+    assert calls[:2] == [(2, None), (2, FOCUSED_TOKENS)], calls
 
 
-def test_passages_of_other_documents_are_read_in_full(archive):
+def test_passages_of_other_documents_are_read_in_full_and_a_series_further_ones_focused(archive):
     """Asked of no report, the passages after the first two are of other reports, whose figures the
-    answer compares: they are read in full windows."""
+    answer compares: they are read in full windows. The further reports a series reads for its one
+    figure are read in focused windows (the part sharing most with the question)."""
+    from rag.answer.readings import FOCUSED_TOKENS
+
     response, calls = asked_recording(archive, "临川市财政赤字率是多少？")
     assert len(response.timeline) == 3, response.answer
     assert calls[:2] == [(2, None), (2, None)], calls
+    assert calls[2:] and all(tokens == FOCUSED_TOKENS for _, tokens in calls[2:]), calls
 
 
 @pytest.fixture(scope="module")

@@ -29,15 +29,11 @@ from .dates import kind_in, of_years, reviewed_year, title_year
 from .forms import QUANTITY, change_beside, difference, per_head, snap, to_form, value_key, without_per_head
 from .lists import complete_list, respective
 from .names import Anchors, of_swapped_subject, other_measure
-from .readings import SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
+from .readings import FOCUSED_TOKENS, SPANS_TRIED, Answer, AnswerWeights, Asks, Reading, reader_questions, said
 from .sentences import clause_bounds
 
 
 CLAUSE = re.compile(r"[，。；;！？!?]|,(?!\d)")  # not the comma of 2,173
-# Passage tokens of a window for the passages read after the first ones answered, all of their documents:
-# they may hold a surer span (the list a question names, in the third paragraph of one article), and
-# the part of each sharing most with the question finds it at about a third of a full window's cost.
-CHECK_TOKENS = 96
 _BREAKDOWN = re.compile(r"[，,]\s*(?:其中|包括|含)")  # 共计15人，其中运动员9人: the parts belong with their total
 
 
@@ -138,7 +134,7 @@ class Answerer(Comparisons):
         if first < self.read_depth:
             settled = self._settled(readings, first)
             readings = readings[:first] + self.read(question, hits, named, self.read_depth - first, skip=first,
-                                                    tokens=CHECK_TOKENS if settled else None)
+                                                    tokens=FOCUSED_TOKENS if settled else None)
         if self._of_other_times(readings[:self.read_depth]):
             readings = readings[:self.read_depth] + self.read(question, hits, named, skip=self.read_depth)
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.
