@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     ray_batch_size: int = Field(default=64, ge=1, le=4096, description="paragraphs per encoder call in a Ray build")
     read_depth: int = Field(default=4, ge=1, le=50, description="top passages the answer reader reads")
     read_first: int = Field(default=2, ge=1, le=50, description="of those, how many are read first: when they answer and "
-                            "the rest are of their documents, the rest are read in shorter windows (the read depth: all in full)")
+                            "the rest are of their documents, the rest are read in focused windows, as are a series' further "
+                            "documents (the read depth: every passage in full)")
     reader_windows: int = Field(default=1, ge=1, le=16, description="windows read per long passage (those sharing most with the question)")
     reader_tokens: int | None = Field(default=None, ge=16, le=250, description="passage tokens one reader window holds: "
                                       "of a longer passage, the part sharing most with the question is read (unset: 250)")

@@ -177,6 +177,17 @@ def test_passages_of_other_documents_are_read_in_full_and_a_series_further_ones_
     assert calls[2:] and all(tokens == FOCUSED_TOKENS for _, tokens in calls[2:]), calls
 
 
+def test_read_first_at_the_read_depth_reads_every_passage_in_full_to_the_same_series(archive):
+    from rag.engine import Engine
+
+    at_once = Engine(archive.settings.model_copy(update={"read_first": archive.settings.read_depth}), archive.embedder,
+                     archive.reader)
+    focused, _ = asked_recording(archive, "临川市财政赤字率是多少？")
+    response, calls = asked_recording(at_once, "临川市财政赤字率是多少？")
+    assert calls[0] == (archive.settings.read_depth, None) and all(tokens is None for _, tokens in calls), calls
+    assert [e["value"] for e in response.timeline] == [e["value"] for e in focused.timeline] == ["3%左右", "2.8%左右", "2.5%左右"]
+
+
 @pytest.fixture(scope="module")
 def archive_server(archive):
     from rag.serving import LiveServer

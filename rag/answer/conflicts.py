@@ -19,7 +19,7 @@ from ..scope import Document
 from ..search import Hit
 from .dates import figure_kind_asked, kind_in, planned, section_kind, years_said
 from .forms import difference, figure_in, figure_units, unit_of, value_key
-from .readings import FOCUSED_TOKENS, SPANS_TRIED, Reading
+from .readings import SPANS_TRIED, Reading
 from .sentences import full_sentence
 
 
@@ -31,7 +31,7 @@ class Comparisons:
         """Asked of no year, a figure stated by several dated documents: its values per document. A
         document whose passages read state no such figure has its next passage read, up to
         :data:`timeline.PASSAGES` in all (a report's review paragraph found first, its plan read next),
-        in focused windows (:data:`FOCUSED_TOKENS`)."""
+        in focused windows (:data:`~rag.answer.readings.FOCUSED_TOKENS`, unless every passage is read in full)."""
         best = readings[0]
         if question.years or not best.hit.chunk.date or not re.search(r"\d", best.value or ""):
             return []
@@ -72,7 +72,7 @@ class Comparisons:
             batch = [hits.pop(0) for doc, hits in waiting.items() if doc not in found and hits][:timeline.DOCUMENTS]
             if not batch:
                 break
-            pool += [restated(r) for r in self.read(question, batch, named, len(batch), tokens=FOCUSED_TOKENS)]
+            pool += [restated(r) for r in self.read(question, batch, named, len(batch), tokens=self.focused)]
         # A timeline is of one series of documents (国务院政府工作报告, not every issuer's yearly report): the one
         # with the most documents stating the figure, the best reading's among equals.
         issuers: dict[str, list[Reading]] = {}

@@ -44,14 +44,17 @@ class Answerer(Comparisons):
                  weights: AnswerWeights | None = None, read_depth: int = 4, depth: int = 10,
                  places: Callable[[str], set[str]] | None = None, read_first: int | None = None) -> None:
         """``places``: the places a text names (:meth:`QuestionReader.places`), to tell whose figure a sentence gives.
-        ``read_first``: passages read before the rest of ``read_depth``, which are read in shorter windows
-        when these settle the question (:meth:`_settled`; None: all ``read_depth`` at once, in full)."""
+        ``read_first``: passages read before the rest of ``read_depth``, which are read in focused windows
+        when these settle the question (:meth:`_settled`), as are a series' further documents; None: all
+        ``read_depth`` at once, every passage in full."""
         self.reader, self.idf = reader, idf
         self.chunks = chunks or []  # the index's passages in article order: neighbours share a subject
         self.anchors = Anchors(self.chunks, idf, places)
         self.weights = weights or AnswerWeights.load()
         self.read_depth, self.depth = read_depth, depth
         self.read_first = min(read_first or read_depth, read_depth)
+        # Reading the first passages alone is what lets the rest be focused; all at once, all are read in full.
+        self.focused = FOCUSED_TOKENS if self.read_first < read_depth else None
 
     def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None,
              depth: int | None = None, skip: int = 0, tokens: int | None = None) -> list[Reading]:
@@ -134,7 +137,7 @@ class Answerer(Comparisons):
         if first < self.read_depth:
             settled = self._settled(readings, first)
             readings = readings[:first] + self.read(question, hits, named, self.read_depth - first, skip=first,
-                                                    tokens=FOCUSED_TOKENS if settled else None)
+                                                    tokens=self.focused if settled else None)
         if self._of_other_times(readings[:self.read_depth]):
             readings = readings[:self.read_depth] + self.read(question, hits, named, skip=self.read_depth)
         # Passages the reader read come first, by answer score (unanchored ones last among them); the rest keep retrieval order.

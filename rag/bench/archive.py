@@ -19,7 +19,7 @@ SHORT_WINDOW = 96  # passage tokens of a reader window in the shorter-window row
 def bench_archive(run: Run) -> tuple[dict, str]:
     """Index the archive (timed), then per question in turn: the bare query embedding, retrieval, the
     reader on the top passages, and Engine.ask in-process; Engine.ask again reading all its passages at
-    once (``read_first`` = ``read_depth``: the way before the first passages were read alone); the last
+    once, every one in full (``read_first`` = ``read_depth``: no focused windows, as before); the last
     two again with shorter reader windows (the part of each passage sharing most with the question:
     cheaper, and measured less accurate)."""
     from ..engine import Engine
