@@ -92,7 +92,7 @@ def series(readings: list, units: list[str], subject: str | None, kind: str | No
         chunk, span = reading.hit.chunk, reading.span
         own = kind_in(chunk, span.start + start)
         sectioned = heading_year(chunk.heading)  # 一、2015年工作回顾: what its passages are about
-        years = (years_said(chunk.text, span.start, span.end, chunk.year) or ({sectioned} if sectioned else set())
+        years = (years_said(chunk.text, span.start + start, span.start + end, chunk.year) or ({sectioned} if sectioned else set())
                  or (titled_year(chunk.title) if own != "outcome" else set()))
         period = "、".join(f"{y}年" for y in sorted(years)) if years else chunk.date
         periods |= {period} if years else set()

@@ -255,10 +255,24 @@ def test_a_question_for_a_contact_detail_asks_for_its_form(engine, question, exa
         assert shape.search(example) and not shape.search("石家庄市教育局") and not shape.search("10条")
 
 
+def test_a_change_from_one_figure_to_another_states_the_level_reached():
+    """A clause read whole that states a change (赤字率从去年的2.1%提高到2.3%) gives the level reached, 2.3%:
+    a series lists it, not the change; a range (4.5%—5%) stays one figure."""
+    assert figure_in("2.1%提高到2.3%", "%") == (7, 11)
+    assert figure_in("2.1%提高到2.3%", unit_of("2.1%提高到2.3%")) is None
+    assert figure_in("4.5%—5%", unit_of("4.5%—5%")) == (0, 7)
+    assert figure_in("1.62万亿元，比去年增加2700亿元", "亿元") == (0, 7)
+
+
 def test_the_years_a_figure_is_of():
     text = "2022年，公司实现营业收入16.5亿元，同比增长9.1%；净利润1.9亿元。今年力争突破20亿元。"
     assert years_said(text, text.index("1.9亿元"), text.index("1.9亿元") + 5, 2023) == {2022}  # a ；-joined clause
     assert years_said(text, text.index("20亿元"), text.index("20亿元") + 4, 2023) == {2023}  # 今年 in a 2023 report
+    # The start of a change the figure ends is not the end's year; the start's own year still is the start's.
+    change = "今年赤字率从去年的2.1%提高到2.3%。贫困发生率由2012年的10.2%下降到2017年的3.1%。"
+    assert years_said(change, change.index("2.3%"), change.index("2.3%") + 4, 2015) == {2015}
+    assert 2014 in years_said(change, change.index("2.1%"), change.index("2.1%") + 4, 2015)
+    assert years_said(change, change.index("3.1%"), change.index("3.1%") + 4, 2018) == {2017}
 
 
 def test_a_rank_asked_of_one_year_is_no_conflict_with_a_later_years_rank_since_then(engine):

@@ -26,16 +26,30 @@ def resolve_relative(text: str, year: int | None) -> str:
 
 def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     """The years named by the sentence holding ``text[start:end]`` (今年 resolved against ``year``; not
-    a year compared against, as 比去年 in 今年计划5600套，比去年多600套), or,
-    when it names none, by the whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
-    def named(part: str) -> set[int]:
+    a year compared against, as 比去年 in 今年计划5600套，比去年多600套, nor the starting point of a change
+    the figure ends, as 去年 in 今年赤字率从去年的2.1%提高到2.3% for 2.3%), or, when it names none, by the
+    whole sentence it is a ；-joined part of (2022年，营业收入16.5亿元；净利润1.9亿元)."""
+    def named(begin: int, stop: int) -> set[int]:
+        part = _without_starting_point(text[begin:stop], start - begin)
         return {int(y) for y in _FIGURE_YEAR.findall(resolve_relative(part, year))}
 
     own = next(((a, b) for a, b in sentences(text) if a <= start < b), (start, end))
-    if found := named(text[own[0]:own[1]]):
+    if found := named(*own):
         return found
-    begin, stop = full_sentence(text, start, end)
-    return named(text[begin:stop])
+    return named(*full_sentence(text, start, end))
+
+
+# 从去年的2.1%提高到 | 由10.2%下降到: the start of a change, a figure in it (从2016年到2020年 is a period).
+_CHANGE_FROM = re.compile(r"[从由][^，。；;！？]{0,40}?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|年)[^，。；;！？]{0,20}?到")
+
+
+def _without_starting_point(part: str, at: int) -> str:
+    """``part`` without the 从…到 of each change that ``part[at]`` does not start: the year a change starts
+    from is its starting figure's, not the level it reaches nor another figure's."""
+    for change in reversed(list(_CHANGE_FROM.finditer(part))):
+        if not change.start() <= at < change.end():
+            part = part[:change.start()] + part[change.end():]
+    return part
 
 
 def of_years(text: str, start: int, end: int, year: int | None, asked: list[int], unsaid: int | None = None) -> bool:

@@ -76,16 +76,19 @@ def measure(unit: str) -> str:
 def figure_in(value: str, unit: str) -> tuple[int, int] | None:
     """Where in ``value`` the one figure in the measure of ``unit`` it states is: all of it, or the figure
     inside a clause the reader took whole (…营业收入力争突破1000亿元 → 1000亿元; 1.62万亿元，比去年增加2700亿元
-    → 1.62万亿元, the other a difference); None when it states none or several."""
-    if measure(unit_of(value)) == measure(unit):
+    → 1.62万亿元, the other a difference; 2.1%提高到2.3% → 2.3%, the level reached); None when it states none
+    or several."""
+    figures = list(QUANTITY.finditer(value))
+    if measure(unit_of(value)) == measure(unit) and not any(_STARTS_CHANGE.match(value, m.end()) for m in figures):
         return (0, len(value))
-    found = [m for m in QUANTITY.finditer(value) if measure(unit_of(m.group(0))) == measure(unit)
-             and not difference(value, m.start())]
+    found = [m for m in figures if measure(unit_of(m.group(0))) == measure(unit)
+             and not difference(value, m.start()) and not _STARTS_CHANGE.match(value, m.end())]
     return found[0].span() if len({value_key(m.group(0)) for m in found}) == 1 else None
 
 
 # A figure after 比…多/增加/减少, or right after 增长/下降 (not 增长到), is a change, not the level itself.
 _CHANGED = "增加|减少|增长|下降|提高|降低|上升|扩大|缩小"
+_STARTS_CHANGE = re.compile(rf"(?:{_CHANGED})?了?到")  # 2.1% in 2.1%提高到2.3%: where a change starts, not the level it reaches
 _DIFFERENCE_BEFORE = re.compile(rf"(?:比[^，,。；;：:]{{0,12}}?(?:多|少|{_CHANGED}|增|减)|(?:{_CHANGED}))了?$")
 # A question asking a change: 比上年多多少, 增长了多少, 增速, 下降多少, 往下调多少 (新增就业 asks a count of new jobs).
 _ASKS_CHANGE = re.compile(r"比|(?<!新)增|减|降|涨|升|提高|扩大|缩小|多了|少了|幅|速|[上下]调|调[低高整]")
