@@ -115,6 +115,9 @@ def test_shorter_windows_hold_at_most_their_passage_tokens_and_the_part_asked_ab
     start = passage.index("6300公里")
     assert token_span(chosen[0], start, start + 6) is not None
     assert "6300公里" in short.read("长江全长大约多少公里？", [passage])[0].text
+    # A call's own share holds when shorter than the reader's, never widens it.
+    assert sum(o is not None for o in reader.windows("长江全长大约多少公里？", [passage], passage_tokens=48)[0].offsets) <= 48
+    assert sum(o is not None for o in short.windows("长江全长大约多少公里？", [passage], passage_tokens=96)[0].offsets) <= 48
 
 
 def test_the_span_most_likely_spans_overlap_is_chosen_over_a_lone_top_score():

@@ -1,7 +1,7 @@
 """The answer step: read the top passages, choose the surest fitting span, compare, or decline.
 
 1. read: the reader proposes spans for each top passage: the first few, then the rest of the read
-   depth, in shorter windows when the first answer and the rest are of their documents (nothing of
+   depth, in focused windows when the first answer and the rest are of their documents (nothing of
    another document is left to compare; a window costs by its length); a passage whose names are not the
    question's does not answer (:mod:`.names`), and a span of other years, a target for an outcome,
    another form than asked or a change where a level is asked (比去年多100万人 for 新增就业目标) gives

@@ -100,10 +100,10 @@ class Reader:
                 passage_tokens: int | None = None) -> list[Window]:
         """Every window of a short passage; for a long one, the ``limit`` sharing most with the
         question (by default ``windows_per_passage``; None reads them all). ``passage_tokens``: this
-        call's share of a window for the passage, in place of the reader's."""
+        call's share of a window for the passage, when shorter than the reader's own."""
         limit = self.windows_per_passage if limit == -1 else limit
         max_length, stride = self.max_length, self.stride
-        passage_tokens = passage_tokens or self.passage_tokens
+        passage_tokens = min((t for t in (passage_tokens, self.passage_tokens) if t), default=None)
         with self._tokenizing:
             if passage_tokens:  # the question's tokens, the passage's share and <s> </s></s> </s>
                 asked_tokens = min(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]), MAX_QUESTION_TOKENS)
