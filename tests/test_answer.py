@@ -273,6 +273,11 @@ def test_the_years_a_figure_is_of():
     assert years_said(change, change.index("2.3%"), change.index("2.3%") + 4, 2015) == {2015}
     assert 2014 in years_said(change, change.index("2.1%"), change.index("2.1%") + 4, 2015)
     assert years_said(change, change.index("3.1%"), change.index("3.1%") + 4, 2018) == {2017}
+    period = "该漫画从1980年1月28日到1983年5月11日连载，共1200回。"  # dates, not a change: the period stays whole
+    assert years_said(period, period.index("1200回"), period.index("1200回") + 5, None) == {1980, 1983}
+    parallel = "生产总值从2020年的3.68万亿元增长到2025年的4.93万亿元，收入从3826.5亿元增长到4398.6亿元。"
+    assert years_said(parallel, parallel.index("4398.6"), parallel.index("4398.6") + 8, 2026) == {2025}
+    assert 2020 in years_said(parallel, parallel.index("3826.5"), parallel.index("3826.5") + 8, 2026)  # a start keeps them
 
 
 def test_a_rank_asked_of_one_year_is_no_conflict_with_a_later_years_rank_since_then(engine):

@@ -39,16 +39,20 @@ def years_said(text: str, start: int, end: int, year: int | None) -> set[int]:
     return named(*full_sentence(text, start, end))
 
 
-# 从去年的2.1%提高到 | 由10.2%下降到: the start of a change, a figure in it (从2016年到2020年 is a period).
-_CHANGE_FROM = re.compile(r"[从由][^，。；;！？]{0,40}?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|年)[^，。；;！？]{0,20}?到")
+# 从去年的2.1%提高到 | 由10.2%下降到: the start of a change, a figure in it (从2016年到2020年 and
+# 从1980年1月28日到1983年5月11日 are periods: a year, a month or a day is no figure).
+_CHANGE_FROM = re.compile(r"[从由][^，。；;！？]{0,40}?(?<![\d.])\d+(?:\.\d+)?(?![\d.]|[年月日号])[^，。；;！？]{0,20}?到")
 
 
 def _without_starting_point(part: str, at: int) -> str:
-    """``part`` without the 从…到 of each change that ``part[at]`` does not start: the year a change starts
-    from is its starting figure's, not the level it reaches nor another figure's."""
-    for change in reversed(list(_CHANGE_FROM.finditer(part))):
-        if not change.start() <= at < change.end():
-            part = part[:change.start()] + part[change.end():]
+    """``part`` without the 从…到 of its changes, for a figure at ``at`` that starts none: the year a change
+    starts from is its starting figure's, not the level it reaches nor another figure's. A starting figure
+    keeps its sentence's years (从2020年的3.68万亿元增长到…，收入从3826.5亿元增长到…: 3826.5亿元 is 2020's too)."""
+    changes = list(_CHANGE_FROM.finditer(part))
+    if any(change.start() <= at < change.end() for change in changes):
+        return part
+    for change in reversed(changes):
+        part = part[:change.start()] + part[change.end():]
     return part
 
 

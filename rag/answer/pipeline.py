@@ -53,8 +53,6 @@ class Answerer(Comparisons):
         self.weights = weights or AnswerWeights.load()
         self.read_depth, self.depth = read_depth, depth
         self.read_first = min(read_first or read_depth, read_depth)
-        # Reading the first passages alone is what lets the rest be focused; all at once, all are read in full.
-        self.focused = FOCUSED_TOKENS if self.read_first < read_depth else None
 
     def read(self, question: Question, hits: list[Hit], named: frozenset[str] | None = None,
              depth: int | None = None, skip: int = 0, tokens: int | None = None) -> list[Reading]:
@@ -167,6 +165,12 @@ class Answerer(Comparisons):
         text = "各文章说法不一，按日期从新到旧：" + "；".join(parts) + "。"
         public = [{k: v for k, v in c.items() if k != "reading"} for c in conflict]
         return Answer(text, "conflict", cited, conflict[0]["value"], public, confidence)
+
+    @property
+    def focused(self) -> int | None:
+        """Passage tokens of the windows read after the first passages: reading those alone is what lets
+        the rest be focused; all at once, every passage is read in full (None)."""
+        return FOCUSED_TOKENS if self.read_first < self.read_depth else None
 
     def _settled(self, readings: list[Reading], first: int) -> bool:
         """The ``first`` passages read answer, and the rest of the read depth are of their documents: no
