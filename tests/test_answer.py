@@ -548,6 +548,23 @@ def test_a_section_headed_by_an_earlier_year_reviews_it():
     assert kind_in(chunk, plan.index("600")) == "target"
 
 
+def test_in_a_plan_section_what_is_to_be_achieved_is_a_target():
+    """实现/达到 speak of a plan as often as of a thing done: under a heading of the report's own year
+    (三、对2018年政府工作的建议) the figure they mark is aimed at; under a review it is done, and 已 or 了 is
+    done wherever it stands."""
+    from rag.answer.dates import kind_in, plan_section
+    from rag.chunking import Chunk
+
+    assert plan_section("三、对2018年政府工作的建议", 2018) and plan_section("三、2026年工作安排", 2026)
+    assert not plan_section("一、2017年工作回顾", 2018) and not plan_section("一、过去五年工作回顾", 2018)
+    plan = "加大网络提速降费力度，实现高速宽带城乡全覆盖，移动网络流量资费年内至少降低30%。去年已降低20%。"
+    ahead = Chunk("2018_report", 49, plan, [(0, len(plan))], heading="三、对2018年政府工作的建议", date="2018-03-05")
+    assert kind_in(ahead, plan.index("30%")) == "target"
+    assert kind_in(ahead, plan.index("20%")) == "outcome"
+    review = Chunk("2018_report", 12, plan, [(0, len(plan))], heading="一、2017年工作回顾", date="2018-03-05")
+    assert kind_in(review, plan.index("30%")) == "outcome"
+
+
 def test_a_year_is_a_named_report_s_unless_the_question_says_it_again():
     from rag.answer.pipeline import _restated
 

@@ -138,9 +138,33 @@ def section_kind(heading: str, year: int | None) -> str | None:
     return "outcome" if named and year and named < year else None
 
 
+def plan_section(heading: str, year: int | None) -> bool:
+    """A section headed by its document's own year or a later one (三、对2018年政府工作的建议 of a 2018 report,
+    三、2026年工作安排): it sets out what is aimed at."""
+    named = heading_year(heading)
+    return bool(named and year and named >= year)
+
+
+# Words that speak of a plan as often as of a thing done (实现高速宽带城乡全覆盖 in a year's tasks; 实现增长7.4% in a review).
+_AIMED_OR_DONE = re.compile(r"实现|达到")
+
+
 def kind_in(chunk, start: int) -> str | None:
-    """The kind of the figure at ``start`` of a passage: its words', else its section's."""
-    return figure_kind(chunk.text, start, chunk.year) or section_kind(chunk.heading, chunk.year)
+    """The kind of the figure at ``start`` of a passage: its words', else its section's. Marked only by
+    实现/达到, a figure of a plan section is a target (2018年 report, 对2018年政府工作的建议: 实现高速宽带城乡全覆盖，
+    …移动网络流量资费年内至少降低30% is aimed at)."""
+    kind = figure_kind(chunk.text, start, chunk.year)
+    if kind == "outcome" and plan_section(chunk.heading, chunk.year) and _marked_only_by_aim_or_deed(chunk.text, start):
+        return "target"
+    return kind or section_kind(chunk.heading, chunk.year)
+
+
+def _marked_only_by_aim_or_deed(text: str, start: int) -> bool:
+    """The nearest kind word before ``text[start]`` in its sentence is 实现 or 达到."""
+    begin = full_sentence(text, start)[0]
+    marks = [(m.start(), m.group(0)) for m in _TARGET_BEFORE.finditer(text, begin, start)]
+    marks += [(m.start(), m.group(0)) for m in _DONE_BEFORE.finditer(text, begin, start)]
+    return bool(marks) and bool(_AIMED_OR_DONE.fullmatch(max(marks)[1]))
 
 
 def _nearest_kind(text: str, begin: int, end: int, done: re.Pattern = _DONE_BEFORE) -> str | None:
