@@ -13,6 +13,7 @@ import gzip
 import re
 from collections import defaultdict
 from importlib import resources
+from typing import NamedTuple
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _WORD = re.compile(r"[a-z][a-z\-]*|\d+(?:\.\d+)?", re.IGNORECASE)
@@ -54,9 +55,19 @@ def chinese_numeral(n: int) -> str:
     return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
 
 
+class Rendering(NamedTuple):
+    """An English term's Chinese words, best first; whether the term may be a name; the words keyword
+    search looks for: the best and those of the glossary or a name's pinyin. The dictionary's further
+    glosses (set → 系列 集合 出发 树立) may match an answer but flood a keyword search with unrelated words."""
+
+    words: list[str]
+    may_name: bool
+    searched: list[str]
+
+
 class EnglishExpander:
-    """Callable: English question → Chinese keyword groups, one group per English term (numbers kept),
-    each with whether the term may be a name."""
+    """Callable: English question → Chinese keyword groups (:class:`Rendering`), one per English term
+    (numbers kept)."""
 
     def __init__(self, vocabulary: set[str]) -> None:
         self.by_gloss: dict[str, list[str]] = defaultdict(list)
@@ -102,30 +113,32 @@ class EnglishExpander:
                 term, words = line.split("\t", 1)
                 self.glossary[term.strip().lower()] = words.split()
 
-    def __call__(self, question: str) -> list[tuple[list[str], bool]]:
+    def __call__(self, question: str) -> list[Rendering]:
         """Chinese keyword groups, each with whether its English term may be a name: a glossary term,
         a romanised name (Luquan) or a capitalised word may; a dictionary word written in lower case
         ("built" → 新建, also a county's name) may not."""
         text = question
-        groups: list[tuple[list[str], bool]] = []
+        groups: list[Rendering] = []
         # Multi-word glossary terms first, then single words.
         for term in sorted(self.glossary, key=len, reverse=True):
-            if " " in term or "-" in term:
+            if not term.isalpha():  # several words (cold chain), or a hyphen or figure in one (class-1, pm2.5)
                 if re.search(rf"\b{re.escape(term)}\b", text, re.IGNORECASE):
-                    groups.append((self.glossary[term], True))
+                    groups.append(Rendering(self.glossary[term], True, self.glossary[term]))
                     text = re.sub(rf"\b{re.escape(term)}\b", " ", text, flags=re.IGNORECASE)
         ordinals = [chinese_numeral(int(n)) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text, re.IGNORECASE)]
         for numeral in ordinals:
-            groups.append(([f"{numeral}次", f"{numeral}届", f"第{numeral}"], True))
+            held = [f"{numeral}次", f"{numeral}届", f"第{numeral}"]
+            groups.append(Rendering(held, True, held))
         if len(ordinals) == 2:  # "7th plenary session of the 11th committee" → 十一届七次
             first, second = ordinals
-            groups.append(([f"{second}届{first}次", f"{first}届{second}次"], True))
+            held = [f"{second}届{first}次", f"{first}届{second}次"]
+            groups.append(Rendering(held, True, held))
         text = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text, flags=re.IGNORECASE)
         text = _ASKING.sub(" ", text)  # "how large" asks for a size; it is not about 大型 things
         for written in _WORD.findall(text):
             token = written.lower()
             if token[0].isdigit():
-                groups.append(([token], True))
+                groups.append(Rendering([token], True, [token]))
                 continue
             word = lemma(token)
             if word in STOPWORDS or token in STOPWORDS:
@@ -135,5 +148,6 @@ class EnglishExpander:
             glossed = self.glossary.get(token) or self.glossary.get(word) or []
             words = glossed + (by_name or self.by_gloss.get(word, []))
             if words:
-                groups.append((list(dict.fromkeys(words)), bool(glossed or by_name) or written[0].isupper()))
+                words = list(dict.fromkeys(words))
+                groups.append(Rendering(words, bool(glossed or by_name) or written[0].isupper(), (glossed + by_name) or words[:1]))
         return groups

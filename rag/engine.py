@@ -183,7 +183,7 @@ class Engine:
         named = state.scope(parsed.text)
         # A document the index lacks (named is empty) limits nothing: the passages found are shown, none answers.
         within = state.scope.rows(filters, named or None)
-        query = Query(parsed.text, parsed.keywords)
+        query = Query(parsed.embedded, parsed.keywords)
         return parsed, named, state.searcher(query, k=k or state.answerer.depth, mode=mode, within=within)
 
     def _answer(self, state: _State, question: str, history: list[str] | None, top_k: int, mode: str,

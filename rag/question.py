@@ -46,6 +46,7 @@ class Keyword:
     weight: float = 1.0
     anchor: bool = False
     topic: bool = False  # what a follow-up asks about (那生物医药呢 → 生物医药): the answer must be about it
+    searched: tuple[str, ...] = ()  # the words keyword search looks for, when not all (an English term's surest renderings)
 
     @property
     def words(self) -> list[str]:
@@ -55,7 +56,7 @@ class Keyword:
 @dataclass
 class Question:
     raw: str
-    text: str  # what the dense retriever embeds: simplified, follow-ups resolved
+    text: str  # the question as read: simplified, follow-ups resolved
     groups: list[Keyword] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     english: bool = False
@@ -69,7 +70,15 @@ class Question:
 
     @property
     def keywords(self) -> list[str]:
-        return list(dict.fromkeys(word for group in self.groups for word in group.words if len(word) > 1 or group.word == word))
+        """What keyword search looks for."""
+        return list(dict.fromkeys(word for group in self.groups for word in (group.searched or group.words)
+                                  if len(word) > 1 or group.word == word))
+
+    @property
+    def embedded(self) -> str:
+        """What the dense retriever embeds: the text, and beside an English question its Chinese keywords
+        (the passages are Chinese; the multilingual model meets them halfway)."""
+        return f"{self.text} {' '.join(group.word for group in self.groups)}" if self.english else self.text
 
 
 @lru_cache(maxsize=None)
@@ -177,8 +186,8 @@ class QuestionReader:
             # session number (十一届七次) must be in the answering passage, as in a Chinese question.
             groups = [Keyword(words[0], tuple((w, 1.0) for w in words[1:]),
                               anchor=bool(_YEAR.fullmatch(words[0])) or (may_name and self._named(words))
-                              or bool(re.search("届.+次", words[0])))
-                      for words, may_name in self.expander(question)]
+                              or bool(re.search("届.+次", words[0])), searched=tuple(searched))
+                      for words, may_name, searched in self.expander(question)]
         else:
             # The follow-up's own words lead; what it inherits from the earlier question counts half.
             own = {w for w, _ in self._words(normalize(question))}

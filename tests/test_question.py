@@ -50,6 +50,25 @@ def test_an_english_word_in_lower_case_is_no_name():
     assert not anchors["新建"]
 
 
+def test_an_english_question_searches_its_surest_renderings():
+    """Keyword search looks for each English term's best Chinese word and the glossary's, not every
+    dictionary gloss ("set" → 系列 集合 出发 树立 flooded BM25 with unrelated words), which still count
+    in an answer; the dense query carries the Chinese keywords beside the English. A glossary term may
+    hold a figure (PM2.5)."""
+    from rag.crosslingual import EnglishExpander
+
+    vocabulary = {"系列", "集合", "出发", "树立", "广东", "目标", "浓度"}
+    reader = QuestionReader(seed_tokenizer(), EnglishExpander(vocabulary))
+    question = reader("What GDP growth target did Guangdong set for 2026?")
+    glossed = next(g for g in question.groups if g.word == "国内生产总值")
+    assert set(glossed.words) <= set(question.keywords)  # the glossary's 地区生产总值, 生产总值 too
+    dictionary = next(g for g in question.groups if "集合" in g.words and len(g.words) > 2)
+    assert set(question.keywords) & set(dictionary.words) == {dictionary.word}
+    assert question.embedded.startswith(question.raw) and "广东" in question.embedded.removeprefix(question.raw)
+    assert QuestionReader(seed_tokenizer())("广东的目标是多少？").embedded == "广东的目标是多少?"
+    assert "PM2.5" in reader("What was the average PM2.5 concentration?").keywords
+
+
 def test_only_a_follow_up_that_swaps_a_subject_names_a_topic():
     reader = QuestionReader(seed_tokenizer())
     earlier = ["远东通信哪款产品入选了2024年安全应急装备应用推广典型案例名单？"]
@@ -94,3 +113,15 @@ def test_the_kind_of_thing_asked_for_is_no_name_the_answer_must_print():
     """什么荣誉 asks for an honour (土地生命奖), which the passage need not call 荣誉, though jieba tags it a name."""
     groups = {g.word: g.anchor for g in QuestionReader(seed_tokenizer())("塞罕坝林场拿到了联合国颁发的什么荣誉？").groups}
     assert groups["荣誉"] is False and groups["联合国"] is True
+
+
+def test_an_english_question_asks_a_target_or_an_outcome_in_its_chinese_words():
+    """The kind of figure asked is read off the Chinese keywords (plan → 计划, actually → 实际): in 2014,
+    what the government planned to cancel is the plan's 200项以上, not the review's 246项."""
+    from rag.answer.readings import Asks
+    from rag.crosslingual import EnglishExpander
+
+    reader = QuestionReader(seed_tokenizer(), EnglishExpander({"取消", "审批"}))
+    assert Asks.of(reader("In 2014, how many approval items did the government plan to cancel?")).kind == "target"
+    assert Asks.of(reader("How much foreign direct investment did China actually use in 2014?")).kind == "outcome"
+    assert Asks.of(reader("How many approval items were cancelled in 2014?")).kind is None

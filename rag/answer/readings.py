@@ -128,7 +128,9 @@ class Asks:
     def of(cls, question: Question) -> Asks:
         asked = question.raw if question.english else question.read_as
         topics = tuple(tuple(anchor_words(k)) for k in question.groups if k.topic)
-        shape, kind = answer_shape(question), figure_kind_asked(asked)
+        # An English question's kind is in its Chinese keywords (target → 目标, plan → 计划, actually → 实际).
+        kind = figure_kind_asked(" ".join(k.word for k in question.groups) if question.english else asked)
+        shape = answer_shape(question)
         figure = shape is not None or (kind is not None and bool(_FIGURE_ASKED.search(question.read_as)))
         words = [] if question.english else [k.word for k in question.groups]
         measures = tuple((a, b, c) for a, b, c in zip(words, words[1:], words[2:]) if len(b) >= 2 and a + b + c in question.text)
