@@ -13,7 +13,7 @@ import gzip
 import re
 from collections import defaultdict
 from importlib import resources
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _WORD = re.compile(r"[a-z][a-z\-]*|\d+(?:\.\d+)?", re.IGNORECASE)
@@ -69,7 +69,10 @@ class EnglishExpander:
     """Callable: English question → Chinese keyword groups (:class:`Rendering`), one per English term
     (numbers kept)."""
 
-    def __init__(self, vocabulary: set[str]) -> None:
+    def __init__(self, vocabulary: set[str], tokenize: Callable[[str], list[str]] | None = None) -> None:
+        """``vocabulary``: the index's words; ``tokenize``: its tokenizer, to look a glossary word the index
+        does not hold whole (国内生产总值) up by its tokens (国内, 生产总值)."""
+        self.vocabulary, self.tokenize = vocabulary, tokenize
         self.by_gloss: dict[str, list[str]] = defaultdict(list)
         self.by_pinyin: dict[str, list[str]] = defaultdict(list)
         self.names: set[str] = set()  # corpus words CC-CEDICT gives as proper names (鹿泉, 正定)
@@ -106,6 +109,12 @@ class EnglishExpander:
                     seen.append(simplified)
             self.by_gloss[word] = seen[:MAX_PER_TERM]
 
+    def _searched(self, words: list[str]) -> list[str]:
+        """Glossary words as keyword search looks for them: whole where the index holds them, else by their tokens."""
+        if self.tokenize is None:
+            return words
+        return list(dict.fromkeys(t for w in words for t in ([w] if w in self.vocabulary else self.tokenize(w))))
+
     def _load_glossary(self) -> None:
         text = resources.files("rag").joinpath("data/glossary_en.tsv").read_text(encoding="utf-8")
         for line in text.splitlines():
@@ -123,7 +132,7 @@ class EnglishExpander:
         for term in sorted(self.glossary, key=len, reverse=True):
             if not term.isalpha():  # several words (cold chain), or a hyphen or figure in one (class-1, pm2.5)
                 if re.search(rf"\b{re.escape(term)}\b", text, re.IGNORECASE):
-                    groups.append(Rendering(self.glossary[term], True, self.glossary[term]))
+                    groups.append(Rendering(self.glossary[term], True, self._searched(self.glossary[term])))
                     text = re.sub(rf"\b{re.escape(term)}\b", " ", text, flags=re.IGNORECASE)
         ordinals = [chinese_numeral(int(n)) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text, re.IGNORECASE)]
         for numeral in ordinals:
@@ -149,5 +158,6 @@ class EnglishExpander:
             words = glossed + (by_name or self.by_gloss.get(word, []))
             if words:
                 words = list(dict.fromkeys(words))
-                groups.append(Rendering(words, bool(glossed or by_name) or written[0].isupper(), (glossed + by_name) or words[:1]))
+                groups.append(Rendering(words, bool(glossed or by_name) or written[0].isupper(),
+                                        (self._searched(glossed) + by_name) or words[:1]))
         return groups

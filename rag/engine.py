@@ -100,7 +100,7 @@ class Engine:
                 f"index at {index.path} was built with model {index.manifest.get('model')!r}, "
                 f"not {self.embedder.name!r}: run `rag index` to rebuild it"
             )
-        questions = QuestionReader(index.tokenizer, EnglishExpander(set(index.document_frequency)))
+        questions = QuestionReader(index.tokenizer, EnglishExpander(set(index.document_frequency), index.tokenizer))
         return _State(
             index=index,
             searcher=Searcher(index, self.embedder, index.tokenizer),
