@@ -4,7 +4,8 @@ An archive holds one document of a kind per year or per issuer (a yearly report,
 bulletin), and the same kind of figure is printed in each. A question that names a document by
 its year and its kind (the last word of its title: 2016年政府工作报告提出…, 按2015年的报告, 2023年统计公报)
 asks about that document only; the same figure in another year's document answers another
-question. Naming a year the archive has no such document for (2019年的报告) is answered "not found".
+question; an English question names it alike (the 2016 report). Naming a year the archive has no such
+document for (2019年的报告) is answered "not found".
 A question naming a series without a year (国务院政府工作报告提出的…目标) asks about every document of
 that series, not the others (a province's report). A question naming a found document's title whole
 (尖鳍魣体长可达到多少) is held to it the same way.
@@ -22,6 +23,9 @@ from .tokenizing import normalize
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR_FIRST = re.compile(r"^(?:19|20)\d{2}年度?")
 _KIND_CHARS = 2  # 报告, 公报, 通知, 决定, 年鉴: the word a document's title ends in says what kind it is
+# An English question names a document the same way (the 2016 report, the 2017 government work report).
+_ENGLISH_KINDS = {"report": "报告", "communique": "公报", "communiqué": "公报", "bulletin": "公报", "yearbook": "年鉴", "notice": "通知"}
+_ENGLISH_NAMED = re.compile(rf"\b((?:19|20)\d{{2}})\s+(?:[a-z-]+\s+){{0,4}}?({'|'.join(_ENGLISH_KINDS)})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class Scope:
         self._named = re.compile(rf"((?:19|20)\d{{2}})年(?:的|度)?([\u4e00-\u9fff]{{0,10}}?)({'|'.join(map(re.escape, kinds))})") if kinds else None
 
     def __call__(self, question: str) -> frozenset[str] | None:
-        text = normalize(question)
+        text = _ENGLISH_NAMED.sub(lambda m: f"{m.group(1)}年{_ENGLISH_KINDS[m.group(2).lower()]}", normalize(question))
         named = self._by_year(text)
         if named is None:
             named = frozenset(doc_id for doc_id, series in self._series if series in text) or None

@@ -58,6 +58,14 @@ def test_a_question_naming_a_year_s_report_is_read_from_that_report(archive):
     assert all(c.doc_id == "2022_lc" for c in response.citations)
 
 
+def test_an_english_question_names_a_year_s_report_the_same_way(archive):
+    """The 2022 report, the 2022 government work report: that report's passages only; a year the archive
+    has no report for is declined, not answered from another year's."""
+    _, hits = archive.retrieve("According to the 2022 government work report, what was the GDP growth target?")
+    assert hits and {hit.chunk.doc_id for hit in hits} == {"2022_lc"}
+    assert archive.ask("What GDP growth target did the 2019 report set?").status == "not_found"
+
+
 def test_the_year_of_a_report_named_is_the_report_s_not_the_figure_s(archive):
     """2022年政府工作报告提出，“十四五”时期…: the figure is of 2021-2025 and its sentence names 2025 and 2020,
     not 2022; the year asked is the report's."""
