@@ -125,3 +125,14 @@ def test_an_english_question_asks_a_target_or_an_outcome_in_its_chinese_words():
     assert Asks.of(reader("In 2014, how many approval items did the government plan to cancel?")).kind == "target"
     assert Asks.of(reader("How much foreign direct investment did China actually use in 2014?")).kind == "outcome"
     assert Asks.of(reader("How many approval items were cancelled in 2014?")).kind is None
+
+
+def test_an_english_question_for_a_quantity_asks_the_reader_how_much():
+    """"What … target / ratio / output" asks for a figure as "how much" does: the reader, which learned from
+    Chinese questions, is asked 多少, not 什么 (which it reads as a thing named)."""
+    from rag.answer.readings import reader_questions
+
+    reader = QuestionReader(seed_tokenizer())
+    assert reader_questions(reader("What GDP growth target did Guangdong set for 2026?"))[0].endswith("多少？")
+    assert reader_questions(reader("What is the deficit ratio?"))[0].endswith("多少？")
+    assert reader_questions(reader("What brand slogan does the zone want to make known?"))[0].endswith("什么？")
