@@ -161,13 +161,17 @@ def kind_in(chunk, start: int) -> str | None:
 
 def _marked_only_by_aim_or_deed(text: str, start: int) -> bool:
     """The nearest kind word before ``text[start]`` in its sentence is 实现 or 达到."""
-    begin = full_sentence(text, start)[0]
-    marks = [(m.start(), m.group(0)) for m in _TARGET_BEFORE.finditer(text, begin, start)]
-    marks += [(m.start(), m.group(0)) for m in _DONE_BEFORE.finditer(text, begin, start)]
-    return bool(marks) and bool(_AIMED_OR_DONE.fullmatch(max(marks)[1]))
+    mark = _nearest_mark(text, full_sentence(text, start)[0], start)
+    return mark is not None and bool(_AIMED_OR_DONE.fullmatch(mark[1]))
 
 
 def _nearest_kind(text: str, begin: int, end: int, done: re.Pattern = _DONE_BEFORE) -> str | None:
-    marks = [(m.start(), "target") for m in _TARGET_BEFORE.finditer(text, begin, end)]
-    marks += [(m.start(), "outcome") for m in done.finditer(text, begin, end)]
-    return max(marks)[1] if marks else None
+    mark = _nearest_mark(text, begin, end, done)
+    return mark[0] if mark else None
+
+
+def _nearest_mark(text: str, begin: int, end: int, done: re.Pattern = _DONE_BEFORE) -> tuple[str, str] | None:
+    """The kind word in ``text[begin:end]`` nearest its end: (its kind, the word)."""
+    marks = [(m.start(), "target", m.group(0)) for m in _TARGET_BEFORE.finditer(text, begin, end)]
+    marks += [(m.start(), "outcome", m.group(0)) for m in done.finditer(text, begin, end)]
+    return max(marks)[1:] if marks else None
